@@ -1,0 +1,20 @@
+"""Exceptions of the top-level package; every error iocsim raises on purpose derives from IocsimError."""
+
+from __future__ import annotations
+
+
+class IocsimError(Exception):
+    """Base of every deliberate iocsim error; the CLI prints these as one line."""
+
+
+class ConfigError(IocsimError):
+    """Invalid configuration or command-line input, naming the field at fault."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class BrokerError(IocsimError):
+    """A Kafka broker could not be started or reached."""

@@ -1,0 +1,1 @@
+"""Camera feed: synthetic scenes (or real video) analysed with OpenCV like an edge box."""

@@ -1,0 +1,1 @@
+"""Anomaly detectors: plain objects updated with a batch of observations, returning signals."""
