@@ -250,12 +250,18 @@ class TopicSpec:
 TOPICS: Final[dict[str, TopicSpec]] = {
     spec.name: spec
     for spec in (
-        TopicSpec(CAMERA_OBSERVATIONS, CameraObservation, "camera id", "Edge analytics of each camera, one per interval."),
-        TopicSpec(INCIDENT_REPORTS, IncidentReport, "report id", "Citizen field reports and each step of their handling."),
+        TopicSpec(
+            CAMERA_OBSERVATIONS, CameraObservation, "camera id", "Edge analytics of each camera, one per interval."
+        ),
+        TopicSpec(
+            INCIDENT_REPORTS, IncidentReport, "report id", "Citizen field reports and each step of their handling."
+        ),
         TopicSpec(SERVICE_EVENTS, ServiceEvent, "office id", "One-stop-shop tickets and dossiers, counter and online."),
         TopicSpec(TRUTH, TruthEvent, "affected entity id", "Injected anomalies (ground truth for scoring)."),
         TopicSpec(ALERTS, Alert, "alert fingerprint", "Alert transitions (firing, resolved) from any detector."),
-        TopicSpec(DEADLETTER, DeadLetter, "original key", "Messages that failed validation or handling, with the reason."),
+        TopicSpec(
+            DEADLETTER, DeadLetter, "original key", "Messages that failed validation or handling, with the reason."
+        ),
     )
 }
 

@@ -1,1 +1,1 @@
-"""placeholder."""
+"""Publishing simulated feeds to Kafka, paced by the sim clock."""

@@ -10,13 +10,16 @@ the field at fault.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from iocsim.contract import INCIDENT_CATEGORIES
 from iocsim.sim.errors import ProfileError
 
 DEFAULT_PROFILE = "dien_bien"
@@ -121,7 +124,7 @@ class Calendar(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     holidays: list[Holiday]
 
 
-class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class Profile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, dict=True):
     id: str
     name: str
     sources: list[str]
@@ -170,44 +173,119 @@ def load_profile(name_or_path: str = DEFAULT_PROFILE) -> Profile:
         if not path.is_file():
             raise ProfileError("profile", f"no such file: {name_or_path}")
         text = path.read_bytes()
+        label = path.stem
     else:
         resource = resources.files("iocsim.sim").joinpath("profiles", f"{name_or_path}.yaml")
         if not resource.is_file():
             raise ProfileError("profile", f"unknown profile {name_or_path!r}; known: {', '.join(available_profiles())}")
         text = resource.read_bytes()
+        label = name_or_path
     try:
         profile = msgspec.yaml.decode(text, type=Profile)
     except msgspec.ValidationError as exc:
-        raise ProfileError(f"profile {name_or_path}", str(exc)) from exc
+        raise _validation_error(label, str(exc)) from exc
     except msgspec.DecodeError as exc:
         raise ProfileError(f"profile {name_or_path}", f"not valid YAML: {exc}") from exc
     _check_references(profile)
     return profile
 
 
+_AT_PATH = re.compile(r" - at `\$(.*)`$")
+
+
+def _validation_error(label: str, message: str) -> ProfileError:
+    """Turn msgspec's ``... - at `$.cameras[3].scene``` into a field name a reader can find."""
+    match = _AT_PATH.search(message)
+    if match is None:
+        return ProfileError(f"profile {label}", message)
+    return ProfileError(f"{label}{match.group(1)}", message[: match.start()])
+
+
 def _check_references(profile: Profile) -> None:
-    districts = profile.district_by_id
-    communes = profile.district_of_commune
+    _check_unique_ids(profile)
+    _check_cameras(profile)
+    _check_offices(profile)
+    _check_shares(profile)
+    _check_incidents(profile)
+    _check_calendar(profile)
+
+
+def _check_unique_ids(profile: Profile) -> None:
     for field, ids in (
         ("districts", [d.id for d in profile.districts]),
         ("communes", [c.id for d in profile.districts for c in d.communes]),
         ("cameras", [c.id for c in profile.cameras]),
         ("offices", [o.id for o in profile.offices]),
+        ("services.service_types", [s.id for s in profile.services.service_types]),
     ):
         if len(ids) != len(set(ids)):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             raise ProfileError(f"{profile.id}.{field}", f"duplicate ids {dupes}")
+
+
+def _check_cameras(profile: Profile) -> None:
+    districts = profile.district_by_id
+    communes = profile.district_of_commune
     for i, cam in enumerate(profile.cameras):
         if cam.district not in districts:
             raise ProfileError(f"{profile.id}.cameras[{i}].district", f"unknown district {cam.district!r}")
         if communes.get(cam.commune) != cam.district:
-            raise ProfileError(f"{profile.id}.cameras[{i}].commune", f"{cam.commune!r} is not a commune of {cam.district}")
+            raise ProfileError(
+                f"{profile.id}.cameras[{i}].commune", f"{cam.commune!r} is not a commune of {cam.district}"
+            )
+
+
+def _check_offices(profile: Profile) -> None:
+    """One office per district (and one provincial centre), so a district's counter traffic has one home."""
+    seen: dict[str | None, str] = {}
     for i, office in enumerate(profile.offices):
-        if office.district is not None and office.district not in districts:
+        if office.district is not None and office.district not in profile.district_by_id:
             raise ProfileError(f"{profile.id}.offices[{i}].district", f"unknown district {office.district!r}")
-    share = sum(o.share for o in profile.offices)
-    if abs(share - 1.0) > 1e-6:
-        raise ProfileError(f"{profile.id}.offices", f"shares sum to {share:.4f}, not 1")
-    share = sum(s.share for s in profile.services.service_types)
-    if abs(share - 1.0) > 1e-6:
-        raise ProfileError(f"{profile.id}.services.service_types", f"shares sum to {share:.4f}, not 1")
+        if office.district in seen:
+            where = "the province" if office.district is None else office.district
+            raise ProfileError(
+                f"{profile.id}.offices[{i}].district", f"{where} already has office {seen[office.district]!r}"
+            )
+        seen[office.district] = office.id
+
+
+def _check_shares(profile: Profile) -> None:
+    for field, shares in (
+        ("offices", [o.share for o in profile.offices]),
+        ("services.service_types", [s.share for s in profile.services.service_types]),
+    ):
+        total = sum(shares)
+        if abs(total - 1.0) > 1e-6:
+            raise ProfileError(f"{profile.id}.{field}", f"shares sum to {total:.4f}, not 1")
+
+
+def _check_incidents(profile: Profile) -> None:
+    keys = set(profile.incidents.category_weights)
+    missing = sorted(set(INCIDENT_CATEGORIES) - keys)
+    unknown = sorted(keys - set(INCIDENT_CATEGORIES))
+    if missing or unknown:
+        raise ProfileError(
+            f"{profile.id}.incidents.category_weights",
+            f"keys must be exactly {list(INCIDENT_CATEGORIES)}; missing {missing}, unknown {unknown}",
+        )
+
+
+def _check_calendar(profile: Profile) -> None:
+    calendar = profile.calendar
+    try:
+        ZoneInfo(calendar.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProfileError(f"{profile.id}.calendar.timezone", f"unknown time zone {calendar.timezone!r}") from exc
+    previous_end = ""
+    for i, (start, end) in enumerate(calendar.office_hours):
+        if not previous_end <= start < end:
+            raise ProfileError(
+                f"{profile.id}.calendar.office_hours[{i}]", f"{start}-{end} is empty, reversed or overlaps the previous"
+            )
+        previous_end = end
+    for i, holiday in enumerate(calendar.holidays):
+        if holiday.start > holiday.end:
+            raise ProfileError(
+                f"{profile.id}.calendar.holidays[{i}]",
+                f"{holiday.name}: start {holiday.start} is after end {holiday.end}",
+            )

@@ -112,7 +112,7 @@ class Scenario:
     description: str = ""
     seed: int | None = None
     profile: str | None = None
-    weather: tuple[WeatherSpell, ...] = ()
+    weather_spells: tuple[WeatherSpell, ...] = ()
     anomalies: tuple[Anomaly, ...] = ()
 
     @property
@@ -131,7 +131,7 @@ class Scenario:
     def weather(self, district: str, t: float) -> tuple[float, float]:
         """(rain, fog) intensities in [0, 1] for a district at time t."""
         rain = fog = 0.0
-        for spell in self.weather:
+        for spell in self.weather_spells:
             if spell.covers(district, t):
                 if spell.condition == "rain":
                     rain = max(rain, spell.intensity)
@@ -141,7 +141,13 @@ class Scenario:
 
     def with_duration(self, seconds: float) -> Scenario:
         return Scenario(
-            self.name, self.start, self.start + seconds, self.description, self.seed, self.profile, self.weather,
+            self.name,
+            self.start,
+            self.start + seconds,
+            self.description,
+            self.seed,
+            self.profile,
+            self.weather_spells,
             self.anomalies,
         )
 
@@ -227,7 +233,7 @@ def check_against(scenario: Scenario, profile: Profile) -> None:
             raise ScenarioError(where, f"{anomaly.kind} needs an office id; {anomaly.entity_id!r} is not one")
         if anomaly.kind == "processing_backlog" and anomaly.entity_id not in {*profile.office_by_id, PORTAL}:
             raise ScenarioError(where, f"processing_backlog needs an office id or {PORTAL!r}")
-    for i, spell in enumerate(scenario.weather):
+    for i, spell in enumerate(scenario.weather_spells):
         unknown = spell.districts - set(profile.district_by_id)
         if unknown:
             raise ScenarioError(f"weather[{i}].districts", f"unknown districts {sorted(unknown)}")

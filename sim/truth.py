@@ -1,0 +1,56 @@
+"""Ground truth: one TruthEvent per injected anomaly, published when it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from iocsim.contract import TRUTH, AnomalyDetails, TruthEvent
+from iocsim.sim.profiles import Profile
+from iocsim.sim.scenario import PORTAL, Anomaly, Scenario
+
+
+class TruthFeed:
+    """Labels every anomaly of a scenario, with the district and commune it affects."""
+
+    topic = TRUTH
+
+    def __init__(self, profile: Profile, scenario: Scenario) -> None:
+        self.profile = profile
+        self.scenario = scenario
+
+    def events(self) -> Iterator[TruthEvent]:
+        ordered = sorted(enumerate(self.scenario.anomalies), key=lambda item: (item[1].start, item[0]))
+        for index, anomaly in ordered:
+            if anomaly.start >= self.scenario.end:
+                continue
+            district, commune = self._place(anomaly)
+            yield TruthEvent(
+                event_id=f"truth-{self.scenario.name}-{index:04d}",
+                entity_id=anomaly.entity_id,
+                district=district,
+                commune=commune,
+                event_time=anomaly.start,
+                payload=AnomalyDetails(
+                    kind=anomaly.kind,  # type: ignore[arg-type]
+                    start=anomaly.start,
+                    end=anomaly.end,
+                    scenario=self.scenario.name,
+                    params=anomaly.params,
+                ),
+            )
+
+    def _place(self, anomaly: Anomaly) -> tuple[str, str | None]:
+        profile = self.profile
+        entity = anomaly.entity_id
+        if entity in profile.camera_by_id:
+            camera = profile.camera_by_id[entity]
+            return camera.district, camera.commune
+        if entity in profile.district_of_commune:
+            return profile.district_of_commune[entity], entity
+        if entity in profile.district_by_id:
+            return entity, None
+        if entity in profile.office_by_id:
+            return profile.office_by_id[entity].district or "province", None
+        if entity == PORTAL:
+            return "province", None
+        return "unknown", None
