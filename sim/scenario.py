@@ -25,7 +25,9 @@ CAMERA_KINDS = frozenset(
 )
 INCIDENT_KINDS = frozenset({"incident_burst", "category_surge"})
 SERVICE_KINDS = frozenset({"counter_closure", "queue_surge", "portal_outage", "processing_backlog"})
+ANOMALY_KINDS_BY_FEED = {"cameras": CAMERA_KINDS, "incidents": INCIDENT_KINDS, "services": SERVICE_KINDS}
 PORTAL = "portal"
+PROVINCE = "province"
 
 DEFAULT_START = dt.datetime(2025, 5, 12, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from iocsim.contract import TRUTH, AnomalyDetails, TruthEvent
 from iocsim.sim.profiles import Profile
-from iocsim.sim.scenario import PORTAL, Anomaly, Scenario
+from iocsim.sim.scenario import PORTAL, PROVINCE, Anomaly, Scenario
 
 
 class TruthFeed:
@@ -50,7 +50,7 @@ class TruthFeed:
         if entity in profile.district_by_id:
             return entity, None
         if entity in profile.office_by_id:
-            return profile.office_by_id[entity].district or "province", None
+            return profile.office_by_id[entity].district or PROVINCE, None
         if entity == PORTAL:
-            return "province", None
+            return PROVINCE, None
         return "unknown", None

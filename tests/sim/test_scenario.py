@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iocsim.contract import ANOMALY_KINDS, TRUTH, decode, encode
+from iocsim.sim.errors import ScenarioError
+from iocsim.sim.profiles import load_profile
+from iocsim.sim.scenario import (
+    ANOMALY_KINDS_BY_FEED,
+    available_scenarios,
+    check_against,
+    load_scenario,
+    parse_duration,
+    parse_scenario,
+)
+from iocsim.sim.truth import TruthFeed
+
+BASE = "name: t\nstart: 2025-05-12T06:00:00+07:00\nduration: 1h\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("45s", 45), ("20m", 1200), ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400), (90, 90)]
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@given(st.integers(0, 10), st.integers(0, 23), st.integers(0, 59), st.integers(0, 59))
+def test_duration_components_add_up(d: int, h: int, m: int, s: int) -> None:
+    assert parse_duration(f"{d}d{h}h{m}m{s}s") == d * 86400 + h * 3600 + m * 60 + s
+
+
+@pytest.mark.parametrize("text", ["", "abc", "10x", "-5m", "m"])
+def test_bad_durations_name_the_field(text: str) -> None:
+    with pytest.raises(ScenarioError, match="anomalies"):
+        parse_duration(text, "anomalies[0].duration")
+
+
+def test_every_shipped_scenario_fits_the_default_profile() -> None:
+    profile = load_profile()
+    names = available_scenarios()
+    assert {"every_kind", "cameras", "incidents", "services"} <= set(names)
+    for name in names:
+        check_against(load_scenario(name), profile)
+
+
+def test_every_kind_scenario_has_each_kind_once() -> None:
+    scenario = load_scenario("every_kind")
+    kinds = [a.kind for a in scenario.anomalies]
+    every = {kind for kinds_of_feed in ANOMALY_KINDS_BY_FEED.values() for kind in kinds_of_feed}
+    assert sorted(kinds) == sorted(every) == sorted(ANOMALY_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ("anomalies:\n  - {kind: meteor, entity: TC-01, start: 1m, duration: 1m}\n", "kind"),
+        ("anomalies:\n  - {kind: crowd, entity: TC-01, start: soon, duration: 1m}\n", "anomalies[0].start"),
+        ("anomalies:\n  - {kind: crowd, entity: TC-01, start: 1m, duration: 0s}\n", "anomalies[0].duration"),
+        ("weather:\n  - {condition: rain, start: 0m, duration: 1h, intensity: 2}\n", "weather[0].intensity"),
+        ("colour: blue\n", "colour"),
+    ],
+)
+def test_invalid_scenarios_name_the_field(extra: str, field: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(BASE + extra)
+    assert field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "entity"),
+    [("crowd", "XX-99"), ("incident_burst", "TC-01"), ("portal_outage", "hcc-province"), ("queue_surge", "portal")],
+)
+def test_entities_are_checked_against_the_profile(kind: str, entity: str) -> None:
+    scenario = parse_scenario(BASE + f"anomalies:\n  - {{kind: {kind}, entity: {entity}, start: 1m, duration: 1m}}\n")
+    with pytest.raises(ScenarioError, match=r"anomalies\[0\]\.entity"):
+        check_against(scenario, load_profile())
+
+
+def test_unknown_scenario_lists_the_shipped_ones() -> None:
+    with pytest.raises(ScenarioError, match="every_kind"):
+        load_scenario("nope")
+
+
+def test_truth_labels_every_anomaly_in_time_order() -> None:
+    profile = load_profile()
+    scenario = load_scenario("every_kind")
+    truth = list(TruthFeed(profile, scenario).events())
+    assert len(truth) == len(scenario.anomalies)
+    assert [t.event_time for t in truth] == sorted(t.event_time for t in truth)
+    for event in truth:
+        assert decode(TRUTH, encode(event)) == event
+        assert event.payload.end > event.payload.start == event.event_time
+        assert event.district in profile.district_by_id or event.district == "province"
+    burst = next(t for t in truth if t.payload.kind == "incident_burst")
+    assert burst.district == "tua-chua" and burst.commune == "tua-chua/huoi-so"
