@@ -39,7 +39,7 @@ Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
 class Envelope(msgspec.Struct, frozen=True, kw_only=True):
-    """Fields shared by every message; ``entity_id`` is also the Kafka key."""
+    """Fields shared by every message; ``entity_id`` is the Kafka key (field reports: the commune)."""
 
     event_id: Identifier
     entity_id: Identifier
@@ -310,6 +310,13 @@ def encode(message: Envelope) -> bytes:
 
 
 def encode_key(message: Envelope) -> bytes:
+    """The Kafka key: the entity id, except field reports, which are keyed by commune.
+
+    Burst detection counts reports per commune, so a commune's reports must meet
+    on one partition; a report's own steps stay in order because they share it.
+    """
+    if isinstance(message, IncidentReport) and message.commune:
+        return message.commune.encode()
     return message.entity_id.encode()
 
 

@@ -16,7 +16,7 @@ from kafka.errors import KafkaError
 
 from iocsim.broker import BrokerAddress
 from iocsim.config import KafkaSettings
-from iocsim.contract import Envelope, encode, topic_of
+from iocsim.contract import Envelope, encode, encode_key, topic_of
 from iocsim.producers.errors import ProducerError
 
 
@@ -55,7 +55,7 @@ class Publisher:
     def send(self, message: Envelope) -> None:
         topic = topic_of(message)
         value = encode(message)
-        self.send_raw(topic, message.entity_id.encode(), value)
+        self.send_raw(topic, encode_key(message), value)
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Send bytes as they are (also used to inject malformed messages in tests)."""
