@@ -194,12 +194,19 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_ref: str | None = None
 
 
+AlertKind: TypeAlias = AnomalyKind | Literal["correlated_incident", "report_overdue"]
+"""Alerts name the anomaly kind they detect, so they can be scored against the truth;
+two kinds have no injected counterpart: a combined alert across feeds, and a report
+past its handling deadline."""
+ALERT_KINDS: Final[tuple[str, ...]] = (*ANOMALY_KINDS, "correlated_incident", "report_overdue")
+
+
 class AlertDetails(msgspec.Struct, frozen=True, kw_only=True):
     """One transition of an alert; ``fingerprint`` is stable for rule + entity."""
 
     fingerprint: Identifier
     rule: Identifier
-    kind: AnomalyKind | Literal["correlated_incident"]
+    kind: AlertKind
     status: AlertStatus
     severity: Severity
     starts_at: NonNegative
