@@ -216,7 +216,7 @@ class AlertDetails(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Alert(Envelope, frozen=True, kw_only=True):
-    """An alert transition published to ``ioc.alerts``."""
+    """An alert transition published to ``ioc.alerts``; ``entity_id`` is the entity it is about."""
 
     payload: AlertDetails
 
@@ -317,13 +317,15 @@ def encode(message: Envelope) -> bytes:
 
 
 def encode_key(message: Envelope) -> bytes:
-    """The Kafka key: the entity id, except field reports, which are keyed by commune.
+    """The Kafka key: the entity id, except field reports (by commune) and alerts (by fingerprint).
 
     Burst detection counts reports per commune, so a commune's reports must meet
     on one partition; a report's own steps stay in order because they share it.
     """
     if isinstance(message, IncidentReport) and message.commune:
         return message.commune.encode()
+    if isinstance(message, Alert):
+        return message.payload.fingerprint.encode()
     return message.entity_id.encode()
 
 
