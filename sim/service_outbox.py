@@ -13,8 +13,9 @@ import math
 from collections.abc import Iterator
 
 from iocsim.contract import SERVICE_EVENT_KINDS, ServiceChannel, ServiceDetails, ServiceEvent, ServiceEventKind
+from iocsim.sim.scenario import PROVINCE
 
-PROVINCE_DISTRICT = "province"
+PROVINCE_DISTRICT = PROVINCE
 """District of the provincial centre (an office without district) and of the portal."""
 
 _VERB: dict[str, str] = {kind: kind.partition("_")[2] for kind in SERVICE_EVENT_KINDS}
