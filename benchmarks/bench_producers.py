@@ -1,0 +1,96 @@
+"""Events per second published by each feed, against a bare kafka-python send loop in the same run.
+
+    python benchmarks/bench_producers.py [--minutes 60] [--cameras 61]
+
+For each feed: the rate at which the model generates events; the rate at
+which the publisher (contract encoding, keys, delivery callbacks, acks=all)
+sends those events and gets every acknowledgement; and the baseline: the same
+encoded bytes, pre-built, sent by a bare ``KafkaProducer.send`` loop with the
+same producer settings, then flushed. The overhead is publish time / bare
+time on the same broker in the same run (1.0 = nothing beyond Kafka);
+end-to-end is generation and publishing together. The camera feed's cost is
+its OpenCV analysis: ``bench_cameras.py`` compares it with a bare cv2 loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from kafka import KafkaProducer
+
+from iocsim.broker import EmbeddedBroker, ensure_topics
+from iocsim.config import DEFAULT_PARTITIONS, KafkaSettings
+from iocsim.contract import encode, encode_key, topic_of
+from iocsim.producers.pacing import SimPacer
+from iocsim.producers.publisher import Publisher
+from iocsim.producers.simulate import publish_run
+from iocsim.sim import simulation
+from iocsim.sim.cameras.feed import CameraSettings
+from iocsim.sim.profiles import load_profile
+from iocsim.sim.scenario import load_scenario
+
+
+def _bare_loop(bootstrap: str, settings: KafkaSettings, records: list[tuple[str, bytes, bytes]]) -> float:
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        compression_type=settings.compression,
+        linger_ms=settings.linger_ms,
+        batch_size=settings.batch_bytes,
+        buffer_memory=settings.buffer_bytes,
+    )
+    started = time.perf_counter()
+    for topic, key, value in records:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    elapsed = time.perf_counter() - started
+    producer.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=60.0, help="sim minutes of the every_kind scenario")
+    parser.add_argument("--cameras", type=int, default=61, help="number of cameras for the camera feed")
+    args = parser.parse_args()
+    profile = load_profile()
+    scenario = load_scenario("every_kind").with_duration(args.minutes * 60)
+    settings = KafkaSettings()
+    camera_ids = tuple(c.id for c in profile.cameras[: args.cameras])
+    print(f"every_kind scenario, {args.minutes:g} sim-minutes, {len(camera_ids)} cameras")
+    print(
+        f"{'feed':<10} {'events':>9} {'generate/s':>12} {'feed end-to-end/s':>18} {'bare send/s':>12} {'overhead':>9}"
+    )
+    with EmbeddedBroker() as broker:
+        ensure_topics(broker.address, DEFAULT_PARTITIONS)
+        for feed in simulation.FEEDS:
+            spec = simulation.SimulationSpec(
+                profile=profile,
+                scenario=scenario,
+                seed=1,
+                feeds=(feed,),
+                cameras=CameraSettings(camera_ids=camera_ids),
+            )
+            started = time.perf_counter()
+            messages = list(simulation.events(spec))
+            generate = time.perf_counter() - started
+            records = [(topic_of(m), encode_key(m), encode(m)) for m in messages]
+            started = time.perf_counter()
+            summary = publish_run(
+                simulation.events(spec),
+                Publisher(broker.address, settings),
+                SimPacer(scenario.start, 0),
+                sim_end=scenario.end,
+            )
+            end_to_end = time.perf_counter() - started
+            bare = _bare_loop(broker.address.bootstrap, settings, records)
+            n = summary.acked
+            print(
+                f"{feed:<10} {n:>9,} {n / generate:>12,.0f} {n / end_to_end:>18,.0f} {len(records) / bare:>12,.0f}"
+                f" {end_to_end / bare:>8.2f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()
