@@ -38,7 +38,7 @@ class KafkaSettings:
     compression: str = "lz4"
     linger_ms: int = 20
     batch_bytes: int = 256 * 1024
-    buffer_bytes: int = 64 * 1024 * 1024
+    max_pending: int = 100_000
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from dataclasses import replace
@@ -19,6 +18,7 @@ from iocsim.producers.publisher import Publisher
 from iocsim.producers.simulate import Progress as RunProgress
 from iocsim.producers.simulate import RunSummary, publish_run
 from iocsim.sim import simulation
+from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.video import parse_video_option
 from iocsim.sim.errors import SimError
 from iocsim.sim.profiles import DEFAULT_PROFILE, load_profile
@@ -64,13 +64,13 @@ def simulate(args: argparse.Namespace) -> int:
     kafka = kafka_settings(args.brokers, file)
     console = Console(stderr=True)
     scenario = spec.scenario
-    start_local = dt.datetime.fromtimestamp(scenario.start, dt.timezone(dt.timedelta(hours=7)))
-    console.print(
-        f"[bold]iocsim simulate[/]: profile {spec.profile.id}, scenario {scenario.name} "
-        f"({len(scenario.anomalies)} anomalies), seed {spec.seed}, from {start_local:%Y-%m-%d %H:%M} ICT for "
-        f"{scenario.duration / 3600:.2f} h at speed {speed:g}, feeds {', '.join(spec.feeds)}"
-    )
+    start_local = ProvinceCalendar(spec.profile.calendar).local(scenario.start)
     with connect(kafka.brokers, kafka.partitions) as address:
+        console.print(
+            f"[bold]iocsim simulate[/]: profile {spec.profile.id}, scenario {scenario.name} "
+            f"({len(scenario.anomalies)} anomalies), seed {spec.seed}, from {start_local:%Y-%m-%d %H:%M %Z} for "
+            f"{scenario.duration / 3600:.2f} h at speed {speed:g}, feeds {', '.join(spec.feeds)}"
+        )
         console.print(f"broker: {address}{' (embedded)' if not kafka.brokers else ''}")
         publisher = Publisher(address, kafka)
         pacer = SimPacer(scenario.start, speed)

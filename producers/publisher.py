@@ -2,7 +2,8 @@
 
 Delivery is confirmed per message through callbacks; nothing counts as sent
 until the broker acknowledged it, and failures are counted and reported,
-never dropped silently.
+never dropped silently. The client's buffer is unbounded, so the publisher
+bounds it: past ``max_pending`` unacknowledged messages it waits for them.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Publisher:
 
     def __init__(self, address: BrokerAddress, settings: KafkaSettings, client_id: str = "iocsim-simulator") -> None:
         self.counts = DeliveryCounts()
+        self._max_pending = settings.max_pending
+        self._sent = 0
+        self._done = 0
         try:
             self._producer = KafkaProducer(
                 bootstrap_servers=address.bootstrap,
@@ -44,7 +48,6 @@ class Publisher:
                 compression_type=None if settings.compression == "none" else settings.compression,
                 linger_ms=settings.linger_ms,
                 batch_size=settings.batch_bytes,
-                buffer_memory=settings.buffer_bytes,
                 max_block_ms=60_000,
                 retries=2_147_483_647,
                 enable_idempotence=False,
@@ -60,7 +63,10 @@ class Publisher:
     def send_raw(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Send bytes as they are (also used to inject malformed messages in tests)."""
         size = len(value)
+        if self.pending >= self._max_pending:
+            self.flush()
         self.counts.sent[topic] += 1
+        self._sent += 1
         try:
             future = self._producer.send(topic, key=key, value=value)
         except KafkaError as exc:
@@ -69,15 +75,22 @@ class Publisher:
         future.add_callback(self._acked, topic, size)
         future.add_errback(self._errback, topic)
 
+    @property
+    def pending(self) -> int:
+        """Messages handed to the client and not yet acknowledged or failed."""
+        return self._sent - self._done
+
     def _acked(self, topic: str, size: int, _metadata: Any) -> None:
         self.counts.acked[topic] += 1
         self.counts.acked_bytes[topic] += size
+        self._done += 1
 
     def _errback(self, topic: str, exc: BaseException) -> None:
         self._failed(topic, exc)
 
     def _failed(self, topic: str, exc: BaseException) -> None:
         self.counts.failed[topic] += 1
+        self._done += 1
         self.counts.last_error = f"{type(exc).__name__}: {exc}"
 
     def flush(self, timeout: float | None = None) -> None:

@@ -17,15 +17,26 @@ from iocsim.producers.simulate import publish_run
 from iocsim.sim import simulation
 from iocsim.sim.cameras.feed import CameraSettings
 from iocsim.sim.profiles import load_profile
-from iocsim.sim.scenario import load_scenario
+from iocsim.sim.scenario import parse_scenario
 
 pytestmark = pytest.mark.broker
 
 CAMERAS = ("TC-04", "MA-03", "DBD-05", "MN-02")
 
 
+SCENARIO = """
+name: office-morning
+start: 2025-05-12T08:00:00+07:00
+duration: 20m
+anomalies:
+  - {kind: camera_covered, entity: MA-03, start: 5m, duration: 10m}
+  - {kind: incident_burst, entity: tua-chua/huoi-so, start: 2m, duration: 15m}
+  - {kind: queue_surge, entity: hcc-tuan-giao, start: 1m, duration: 15m}
+"""
+
+
 def _spec(feeds: tuple[str, ...], seed: int = 7) -> simulation.SimulationSpec:
-    scenario = load_scenario("every_kind").with_duration(20 * 60)
+    scenario = parse_scenario(SCENARIO)
     return simulation.SimulationSpec(
         profile=load_profile(),
         scenario=scenario,
