@@ -34,3 +34,11 @@ def broker() -> Iterator[EmbeddedBroker]:
 @pytest.fixture(scope="session")
 def broker_address(broker: EmbeddedBroker) -> BrokerAddress:
     return broker.address
+
+
+@pytest.fixture
+def fresh_broker() -> Iterator[EmbeddedBroker]:
+    """A broker of the test's own, for tests that read whole topics back and need them empty."""
+    with EmbeddedBroker() as running:
+        ensure_topics(running.address, DEFAULT_PARTITIONS)
+        yield running

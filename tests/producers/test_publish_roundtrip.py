@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from kafka import KafkaConsumer
 
-from iocsim.broker import BrokerAddress
+from iocsim.broker import BrokerAddress, EmbeddedBroker
 from iocsim.config import KafkaSettings
 from iocsim.contract import Envelope, decode, encode, encode_key, topic_of
 from iocsim.producers.pacing import SimPacer
@@ -47,7 +47,7 @@ def _spec(feeds: tuple[str, ...], seed: int = 7) -> simulation.SimulationSpec:
 
 
 def _read_back(address: BrokerAddress, wanted: dict[str, set[str]], timeout: float = 30.0) -> dict[str, list[bytes]]:
-    """Raw values of the wanted event ids per topic (other tests' messages are skipped)."""
+    """Raw values of the wanted event ids per topic."""
     consumer = KafkaConsumer(
         *wanted,
         bootstrap_servers=address.bootstrap,
@@ -72,7 +72,8 @@ def _read_back(address: BrokerAddress, wanted: dict[str, set[str]], timeout: flo
 
 
 @pytest.mark.parametrize("feeds", [("cameras",), ("incidents",), ("services",)])
-def test_feed_round_trips_through_the_broker(broker_address: BrokerAddress, feeds: tuple[str, ...]) -> None:
+def test_feed_round_trips_through_the_broker(fresh_broker: EmbeddedBroker, feeds: tuple[str, ...]) -> None:
+    broker_address = fresh_broker.address
     spec = _spec(feeds)
     sent = list(simulation.events(spec))
     assert sent, "the feed produced nothing in 20 minutes"
@@ -95,7 +96,8 @@ def test_feed_round_trips_through_the_broker(broker_address: BrokerAddress, feed
             assert raw == encode(by_id[message.event_id])
 
 
-def test_each_entity_keeps_its_order_on_one_partition(broker_address: BrokerAddress) -> None:
+def test_each_entity_keeps_its_order_on_one_partition(fresh_broker: EmbeddedBroker) -> None:
+    broker_address = fresh_broker.address
     spec = _spec(("incidents", "services"), seed=8)
     sent = list(simulation.events(spec))
     publisher = Publisher(broker_address, KafkaSettings())
@@ -108,7 +110,7 @@ def test_each_entity_keeps_its_order_on_one_partition(broker_address: BrokerAddr
         group_id=None,
     )
     ids = {m.event_id for m in sent}
-    partitions_of_key: dict[bytes, set[int]] = defaultdict(set)
+    partitions_of_key: dict[tuple[str, bytes], set[int]] = defaultdict(set)
     order: dict[str, list[str]] = defaultdict(list)
     deadline = time.monotonic() + 30
     seen = 0
@@ -119,7 +121,7 @@ def test_each_entity_keeps_its_order_on_one_partition(broker_address: BrokerAddr
                 if message.event_id in ids:
                     seen += 1
                     assert record.key == encode_key(message)
-                    partitions_of_key[record.key].add(record.partition)
+                    partitions_of_key[record.topic, record.key].add(record.partition)
                     order[message.entity_id].append(message.event_id)
     consumer.close()
     assert seen == len(ids)
