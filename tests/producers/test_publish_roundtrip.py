@@ -111,7 +111,7 @@ def test_each_entity_keeps_its_order_on_one_partition(fresh_broker: EmbeddedBrok
     )
     ids = {m.event_id for m in sent}
     partitions_of_key: dict[tuple[str, bytes], set[int]] = defaultdict(set)
-    order: dict[str, list[str]] = defaultdict(list)
+    order: dict[tuple[str, str], list[str]] = defaultdict(list)
     deadline = time.monotonic() + 30
     seen = 0
     while seen < len(ids) and time.monotonic() < deadline:
@@ -122,13 +122,13 @@ def test_each_entity_keeps_its_order_on_one_partition(fresh_broker: EmbeddedBrok
                     seen += 1
                     assert record.key == encode_key(message)
                     partitions_of_key[record.topic, record.key].add(record.partition)
-                    order[message.entity_id].append(message.event_id)
+                    order[record.topic, message.entity_id].append(message.event_id)
     consumer.close()
     assert seen == len(ids)
     assert all(len(p) == 1 for p in partitions_of_key.values())
-    expected: dict[str, list[str]] = defaultdict(list)
+    expected: dict[tuple[str, str], list[str]] = defaultdict(list)
     for message in sent:
-        expected[message.entity_id].append(message.event_id)
+        expected[topic_of(message), message.entity_id].append(message.event_id)
     assert order == expected
 
 
