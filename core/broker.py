@@ -84,7 +84,9 @@ def _admin(address: BrokerAddress, timeout: float) -> KafkaAdminClient:
     )
 
 
-def ensure_topics(address: BrokerAddress, partitions: Mapping[str, int], timeout: float = 10.0) -> list[str]:
+def ensure_topics(
+    address: BrokerAddress, partitions: Mapping[str, int], timeout: float = 10.0, replication_factor: int = 1
+) -> list[str]:
     """Create missing topics with their final partition counts; return the ones created.
 
     Counts must be right at creation: Tansu cannot add partitions later.
@@ -98,7 +100,7 @@ def ensure_topics(address: BrokerAddress, partitions: Mapping[str, int], timeout
         missing = [name for name in partitions if name not in existing]
         for name in missing:
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(name, partitions[name], 1)])
+                admin.create_topics([NewTopic(name, partitions[name], replication_factor)])
         return missing
     except KafkaError as exc:
         raise BrokerError(f"could not create topics on {address}: {exc}") from exc
@@ -234,13 +236,13 @@ class EmbeddedBroker:
 
 @contextlib.contextmanager
 def connect(
-    brokers: str | None, partitions: Mapping[str, int], *, log_path: Path | None = None
+    brokers: str | None, partitions: Mapping[str, int], *, replication_factor: int = 1, log_path: Path | None = None
 ) -> Iterator[BrokerAddress]:
     """The cluster to use: ``brokers`` if given (checked, topics ensured), else a fresh embedded broker."""
     if brokers:
         address = BrokerAddress.parse(brokers)
         check_reachable(address)
-        ensure_topics(address, partitions)
+        ensure_topics(address, partitions, replication_factor=replication_factor)
         yield address
         return
     with EmbeddedBroker(log_path=log_path) as broker:

@@ -36,6 +36,7 @@ class KafkaSettings:
     brokers: str | None = None
     partitions: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_PARTITIONS))
     compression: str = "lz4"
+    replication_factor: int = 1
     linger_ms: int = 20
     batch_bytes: int = 256 * 1024
     max_pending: int = 100_000
@@ -109,4 +110,12 @@ def kafka_settings(brokers_flag: str | None, file: ConfigFile) -> KafkaSettings:
     compression = str(pick(None, "IOCSIM_COMPRESSION", file, "compression", "lz4"))
     if compression not in COMPRESSION_TYPES:
         raise ConfigError("compression", f"{compression!r} is not one of {', '.join(COMPRESSION_TYPES)}")
-    return KafkaSettings(brokers=str(brokers) if brokers else None, partitions=partitions, compression=compression)
+    replication = as_int(
+        pick(None, "IOCSIM_REPLICATION_FACTOR", file, "replication_factor", 1), "replication_factor", minimum=1
+    )
+    return KafkaSettings(
+        brokers=str(brokers) if brokers else None,
+        partitions=partitions,
+        compression=compression,
+        replication_factor=replication,
+    )

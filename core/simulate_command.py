@@ -65,7 +65,7 @@ def simulate(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     scenario = spec.scenario
     start_local = ProvinceCalendar(spec.profile.calendar).local(scenario.start)
-    with connect(kafka.brokers, kafka.partitions) as address:
+    with connect(kafka.brokers, kafka.partitions, replication_factor=kafka.replication_factor) as address:
         console.print(
             f"[bold]iocsim simulate[/]: profile {spec.profile.id}, scenario {scenario.name} "
             f"({len(scenario.anomalies)} anomalies), seed {spec.seed}, from {start_local:%Y-%m-%d %H:%M %Z} for "
