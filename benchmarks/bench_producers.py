@@ -38,7 +38,7 @@ def _bare_loop(bootstrap: str, settings: KafkaSettings, records: list[tuple[str,
         compression_type=settings.compression,
         linger_ms=settings.linger_ms,
         batch_size=settings.batch_bytes,
-        buffer_memory=settings.buffer_bytes,
+        enable_idempotence=False,
     )
     started = time.perf_counter()
     for topic, key, value in records:
