@@ -13,6 +13,7 @@ from types import FrameType
 
 from iocsim import __version__
 from iocsim.errors import IocsimError
+from iocsim.worker_command import register as register_worker
 
 
 def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the Kafka clients do")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _simulate_parser(sub)
+    register_worker(sub)
 
     b = sub.add_parser(
         "broker",
