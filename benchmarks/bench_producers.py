@@ -15,6 +15,7 @@ its OpenCV analysis: ``bench_cameras.py`` compares it with a bare cv2 loop.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import time
 
 from kafka import KafkaProducer
@@ -28,7 +29,9 @@ from iocsim.producers.simulate import publish_run
 from iocsim.sim import simulation
 from iocsim.sim.cameras.feed import CameraSettings
 from iocsim.sim.profiles import load_profile
-from iocsim.sim.scenario import load_scenario
+from iocsim.sim.scenario import clean_scenario
+
+MONDAY_MORNING = dt.datetime(2025, 5, 12, 8, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
 
 def _bare_loop(bootstrap: str, settings: KafkaSettings, records: list[tuple[str, bytes, bytes]]) -> float:
@@ -51,20 +54,22 @@ def _bare_loop(bootstrap: str, settings: KafkaSettings, records: list[tuple[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=60.0, help="sim minutes of the every_kind scenario")
+    parser.add_argument("--camera-minutes", type=float, default=10.0, help="sim minutes of the camera feed")
     parser.add_argument("--cameras", type=int, default=61, help="number of cameras for the camera feed")
+    parser.add_argument("--days", type=float, default=28.0, help="sim days of the report and service feeds")
     args = parser.parse_args()
     profile = load_profile()
-    scenario = load_scenario("every_kind").with_duration(args.minutes * 60)
     settings = KafkaSettings()
     camera_ids = tuple(c.id for c in profile.cameras[: args.cameras])
-    print(f"every_kind scenario, {args.minutes:g} sim-minutes, {len(camera_ids)} cameras")
+    durations = {"cameras": args.camera_minutes * 60, "incidents": args.days * 86400, "services": args.days * 86400}
+    print(f"clean runs from Monday 12 May 2025 08:00; {len(camera_ids)} cameras")
     print(
         f"{'feed':<10} {'events':>9} {'generate/s':>12} {'feed end-to-end/s':>18} {'bare send/s':>12} {'overhead':>9}"
     )
     with EmbeddedBroker() as broker:
         ensure_topics(broker.address, DEFAULT_PARTITIONS)
         for feed in simulation.FEEDS:
+            scenario = clean_scenario(durations[feed], MONDAY_MORNING)
             spec = simulation.SimulationSpec(
                 profile=profile,
                 scenario=scenario,

@@ -1,0 +1,162 @@
+"""Scoring alerts against ground truth: precision, recall, F1 and time to detect per anomaly kind.
+
+Works for any detector that follows the contract: an alert counts as a
+detection of an injected anomaly when its kind and entity equal the truth's
+and it starts firing between the anomaly's start and its end plus a grace
+period. Every firing episode (fingerprint + start) is one alert; episodes
+that match no anomaly are false positives. Time to detect is the sim time
+from the anomaly's start to the first matching firing transition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from iocsim.contract import ANOMALY_KINDS, Alert, TruthEvent
+
+DEFAULT_GRACE_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class KindScore:
+    kind: str
+    anomalies: int
+    detected: int
+    alerts: int
+    true_alerts: int
+    detect_seconds: tuple[float, ...] = ()
+
+    @property
+    def recall(self) -> float | None:
+        return self.detected / self.anomalies if self.anomalies else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.true_alerts / self.alerts if self.alerts else None
+
+    @property
+    def f1(self) -> float | None:
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 0.0 if p + r == 0 else 2 * p * r / (p + r)
+
+    def detect_percentile(self, q: float) -> float | None:
+        return float(np.percentile(self.detect_seconds, q)) if self.detect_seconds else None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "anomalies": self.anomalies,
+            "detected": self.detected,
+            "alerts": self.alerts,
+            "true_alerts": self.true_alerts,
+            "false_alerts": self.alerts - self.true_alerts,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "detect_median_s": self.detect_percentile(50),
+            "detect_p90_s": self.detect_percentile(90),
+        }
+
+
+@dataclass(frozen=True)
+class Score:
+    kinds: tuple[KindScore, ...]
+    grace_seconds: float
+    unscored_alerts: Mapping[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "grace_seconds": self.grace_seconds,
+            "kinds": [k.as_dict() for k in self.kinds],
+            "unscored_alerts": dict(self.unscored_alerts),
+        }
+
+
+@dataclass(frozen=True)
+class _Episode:
+    kind: str
+    entity_id: str
+    fired_at: float
+
+
+def firing_episodes(alerts: Iterable[Alert]) -> list[_Episode]:
+    """One episode per (fingerprint, starts_at): duplicates and replays collapse."""
+    first: dict[tuple[str, float], _Episode] = {}
+    for alert in alerts:
+        details = alert.payload
+        if details.status != "firing":
+            continue
+        key = (details.fingerprint, details.starts_at)
+        episode = _Episode(details.kind, alert.entity_id, alert.event_time)
+        if key not in first or episode.fired_at < first[key].fired_at:
+            first[key] = episode
+    return list(first.values())
+
+
+def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: float = DEFAULT_GRACE_SECONDS) -> Score:
+    anomalies: dict[str, list[TruthEvent]] = defaultdict(list)
+    for truth in {t.event_id: t for t in truths}.values():
+        anomalies[truth.payload.kind].append(truth)
+    episodes: dict[str, list[_Episode]] = defaultdict(list)
+    for episode in firing_episodes(alerts):
+        episodes[episode.kind].append(episode)
+
+    results = []
+    for kind in ANOMALY_KINDS:
+        truths_of_kind = anomalies.get(kind, [])
+        episodes_of_kind = episodes.get(kind, [])
+        if not truths_of_kind and not episodes_of_kind:
+            continue
+        matched_episodes: set[int] = set()
+        delays = []
+        for truth in truths_of_kind:
+            start, end = truth.payload.start, truth.payload.end + grace_seconds
+            hits = [
+                i
+                for i, e in enumerate(episodes_of_kind)
+                if e.entity_id == truth.entity_id and start <= e.fired_at <= end
+            ]
+            if hits:
+                matched_episodes.update(hits)
+                delays.append(min(episodes_of_kind[i].fired_at for i in hits) - start)
+        results.append(
+            KindScore(
+                kind=kind,
+                anomalies=len(truths_of_kind),
+                detected=len(delays),
+                alerts=len(episodes_of_kind),
+                true_alerts=len(matched_episodes),
+                detect_seconds=tuple(sorted(delays)),
+            )
+        )
+    unscored = {kind: len(e) for kind, e in episodes.items() if kind not in ANOMALY_KINDS}
+    return Score(tuple(results), grace_seconds, unscored)
+
+
+def render_text(result: Score) -> str:
+    def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
+        return "-" if value is None else pattern.format(value)
+
+    lines = [
+        f"{'kind':<20} {'anomalies':>9} {'detected':>8} {'alerts':>6} {'precision':>9} {'recall':>6} {'F1':>5}"
+        f" {'TTD median':>10} {'TTD p90':>8}"
+    ]
+    for k in result.kinds:
+        median, p90 = fmt(k.detect_percentile(50), "{:.0f} s"), fmt(k.detect_percentile(90), "{:.0f} s")
+        lines.append(
+            f"{k.kind:<20} {k.anomalies:>9} {k.detected:>8} {k.alerts:>6} {fmt(k.precision):>9} {fmt(k.recall):>6}"
+            f" {fmt(k.f1):>5} {median:>10} {p90:>8}"
+        )
+    for kind, count in sorted(result.unscored_alerts.items()):
+        lines.append(f"{kind:<20} {'':>9} {'':>8} {count:>6}   (no injected counterpart: not scored)")
+    lines.append(
+        "an alert detects an anomaly of its kind and entity when it fires between the anomaly's start and "
+        f"{result.grace_seconds:.0f} s after its end"
+    )
+    return "\n".join(lines)

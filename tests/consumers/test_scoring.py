@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from iocsim.config import KafkaSettings
+from iocsim.consumers.scoring import score
+from iocsim.contract import Alert, AlertDetails, AnomalyDetails, Evidence, TruthEvent
+from iocsim.producers.publisher import Publisher
+
+T0 = 1_747_000_000.0
+
+
+def truth(kind: str, entity: str, start: float, end: float, n: int = 0) -> TruthEvent:
+    return TruthEvent(
+        event_id=f"truth-{n}",
+        entity_id=entity,
+        district="d",
+        event_time=T0 + start,
+        payload=AnomalyDetails(kind=kind, start=T0 + start, end=T0 + end, scenario="s"),  # type: ignore[arg-type]
+    )
+
+
+def alert(kind: str, entity: str, at: float, status: str = "firing", fp: str | None = None) -> Alert:
+    fingerprint = fp or f"{kind}-{entity}"
+    return Alert(
+        event_id=f"{fingerprint}-{at}-{status}",
+        entity_id=entity,
+        district="d",
+        event_time=T0 + at,
+        payload=AlertDetails(
+            fingerprint=fingerprint,
+            rule=f"r.{kind}",
+            kind=kind,
+            status=status,  # type: ignore[arg-type]
+            severity="warning",
+            starts_at=T0 + at,
+            evidence=Evidence(observed=1, baseline=0, threshold=0.5, event_time=T0 + at),
+        ),
+    )
+
+
+def test_perfect_detection() -> None:
+    result = score([truth("crowd", "TC-01", 100, 400)], [alert("crowd", "TC-01", 130)])
+    (crowd,) = result.kinds
+    assert (crowd.precision, crowd.recall, crowd.f1) == (1.0, 1.0, 1.0)
+    assert crowd.detect_seconds == (30.0,)
+
+
+def test_wrong_entity_early_alert_and_miss() -> None:
+    truths = [truth("crowd", "TC-01", 100, 400, 0), truth("crowd", "TC-02", 1000, 1200, 1)]
+    alerts = [alert("crowd", "TC-03", 150), alert("crowd", "TC-01", 50), alert("crowd", "TC-02", 1010)]
+    (crowd,) = score(truths, alerts, grace_seconds=0).kinds
+    assert crowd.detected == 1 and crowd.true_alerts == 1 and crowd.alerts == 3
+    assert crowd.recall == 0.5 and crowd.precision == pytest.approx(1 / 3)
+
+
+def test_duplicate_transitions_count_once_and_resolved_are_ignored() -> None:
+    alerts = [alert("camera_covered", "MA-03", 60)] * 3 + [alert("camera_covered", "MA-03", 900, "resolved")]
+    (covered,) = score([truth("camera_covered", "MA-03", 0, 600)], alerts).kinds
+    assert covered.alerts == 1 and covered.precision == 1.0
+
+
+def test_grace_period_after_the_end() -> None:
+    t = [truth("portal_outage", "portal", 0, 100)]
+    assert score(t, [alert("portal_outage", "portal", 150)], grace_seconds=60).kinds[0].detected == 1
+    assert score(t, [alert("portal_outage", "portal", 150)], grace_seconds=10).kinds[0].detected == 0
+
+
+def test_kinds_without_truth_are_reported_unscored() -> None:
+    result = score([], [alert("report_overdue", "c1", 10)])
+    assert result.kinds == () and result.unscored_alerts == {"report_overdue": 1}
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 5000)), max_size=30))
+def test_precision_and_recall_are_ratios(points: list[tuple[int, float]]) -> None:
+    truths = [truth("crowd", f"C{i}", 1000 * i, 1000 * i + 300, i) for i in range(3)]
+    alerts = [alert("crowd", f"C{c}", at, fp=f"fp{c}-{at}") for c, at in points]
+    for k in score(truths, alerts).kinds:
+        assert 0 <= k.detected <= k.anomalies and 0 <= k.true_alerts <= k.alerts
+        for value in (k.precision, k.recall, k.f1):
+            assert value is None or 0.0 <= value <= 1.0
+
+
+@pytest.mark.broker
+def test_score_command_reads_both_topics(fresh_broker) -> None:  # type: ignore[no-untyped-def]
+    publisher = Publisher(fresh_broker.address, KafkaSettings())
+    publisher.send(truth("crowd", "TC-01", 100, 400))
+    publisher.send(alert("crowd", "TC-01", 160))
+    publisher.send(alert("crowd", "TC-09", 160))
+    publisher.send_raw("ioc.alerts", b"x", b"not json")
+    publisher.close()
+    result = subprocess.run(
+        [sys.executable, "-m", "iocsim.cli", "score", "--brokers", str(fresh_broker.address), "--json", "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (crowd,) = json.loads(result.stdout)["kinds"]
+    assert crowd["recall"] == 1.0 and crowd["precision"] == 0.5 and crowd["detect_median_s"] == 60.0
+    assert "1 invalid messages on ioc.alerts" in result.stderr
