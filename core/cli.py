@@ -13,6 +13,7 @@ from types import FrameType
 
 from iocsim import __version__
 from iocsim.errors import IocsimError
+from iocsim.run_command import register as register_run
 from iocsim.score_command import register as register_score
 from iocsim.worker_command import register as register_worker
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _simulate_parser(sub)
     register_worker(sub)
+    register_run(sub)
     register_score(sub)
 
     b = sub.add_parser(

@@ -62,7 +62,7 @@ def simulate(args: argparse.Namespace) -> int:
     file = load_config_file(args.config)
     spec, speed = resolve_spec(args, file)
     kafka = kafka_settings(args.brokers, file)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)
     scenario = spec.scenario
     start_local = ProvinceCalendar(spec.profile.calendar).local(scenario.start)
     with connect(kafka.brokers, kafka.partitions, replication_factor=kafka.replication_factor) as address:

@@ -45,7 +45,7 @@ def build_feeds(spec: SimulationSpec) -> list[Feed]:
     for camera_id in spec.videos:
         if camera_id not in spec.profile.camera_by_id:
             raise SimError("--video", f"unknown camera {camera_id!r} in profile {spec.profile.id}")
-    feeds: list[Feed] = [TruthFeed(spec.profile, spec.scenario)]
+    feeds: list[Feed] = [truth_feed(spec)]
     if "cameras" in spec.feeds:
         feeds.append(
             CameraFeed(spec.profile, spec.scenario, spec.seed, settings=spec.cameras, video_sources=spec.videos)
@@ -55,6 +55,10 @@ def build_feeds(spec: SimulationSpec) -> list[Feed]:
     if "services" in spec.feeds:
         feeds.append(ServiceFeed(spec.profile, spec.scenario, spec.seed))
     return feeds
+
+
+def truth_feed(spec: SimulationSpec) -> TruthFeed:
+    return TruthFeed(spec.profile, spec.scenario, spec.feeds, spec.cameras.camera_ids)
 
 
 def events(spec: SimulationSpec) -> Iterator[Envelope]:

@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from iocsim.contract import TRUTH, AnomalyDetails, TruthEvent
 from iocsim.sim.profiles import Profile
-from iocsim.sim.scenario import PORTAL, PROVINCE, Anomaly, Scenario
+from iocsim.sim.scenario import ANOMALY_KINDS_BY_FEED, CAMERA_KINDS, PORTAL, PROVINCE, Anomaly, Scenario
 
 
 class TruthFeed:
-    """Labels every anomaly of a scenario, with the district and commune it affects."""
+    """Labels the anomalies of a scenario that the run can show, with the district and commune they affect.
+
+    An anomaly on a feed or camera left out of the run is not labelled: no
+    detector could see it, so scoring it as missed would be unfair.
+    """
 
     topic = TRUTH
 
-    def __init__(self, profile: Profile, scenario: Scenario) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        scenario: Scenario,
+        feeds: Collection[str] = tuple(ANOMALY_KINDS_BY_FEED),
+        camera_ids: Collection[str] | None = None,
+    ) -> None:
         self.profile = profile
         self.scenario = scenario
+        self.kinds = frozenset(kind for feed in feeds for kind in ANOMALY_KINDS_BY_FEED[feed])
+        self.camera_ids = None if camera_ids is None else frozenset(camera_ids)
+
+    def _shown(self, anomaly: Anomaly) -> bool:
+        if anomaly.kind not in self.kinds or anomaly.start >= self.scenario.end:
+            return False
+        return self.camera_ids is None or anomaly.kind not in CAMERA_KINDS or anomaly.entity_id in self.camera_ids
 
     def events(self) -> Iterator[TruthEvent]:
         ordered = sorted(enumerate(self.scenario.anomalies), key=lambda item: (item[1].start, item[0]))
         for index, anomaly in ordered:
-            if anomaly.start >= self.scenario.end:
+            if not self._shown(anomaly):
                 continue
             district, commune = self._place(anomaly)
             yield TruthEvent(

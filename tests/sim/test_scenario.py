@@ -96,3 +96,12 @@ def test_truth_labels_every_anomaly_in_time_order() -> None:
         assert event.district in profile.district_by_id or event.district == "province"
     burst = next(t for t in truth if t.payload.kind == "incident_burst")
     assert burst.district == "tua-chua" and burst.commune == "tua-chua/huoi-so"
+
+
+def test_truth_leaves_out_what_the_run_cannot_show() -> None:
+    profile = load_profile()
+    scenario = load_scenario("every_kind")
+    services_only = list(TruthFeed(profile, scenario, feeds=("services",)).events())
+    assert {t.payload.kind for t in services_only} == set(ANOMALY_KINDS_BY_FEED["services"])
+    one_camera = list(TruthFeed(profile, scenario, feeds=("cameras",), camera_ids=("MA-03",)).events())
+    assert [(t.payload.kind, t.entity_id) for t in one_camera] == [("camera_covered", "MA-03")]
