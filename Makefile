@@ -12,7 +12,7 @@ $(BIN)/iocsim: pyproject.toml
 	@touch $@
 
 demo: $(BIN)/iocsim
-	$(BIN)/iocsim simulate --scenario every_kind --duration 30m --speed 15
+	$(BIN)/iocsim run --scenario every_kind --duration 1h --speed 15
 
 test: lint typecheck pytest
 
