@@ -1,0 +1,120 @@
+"""Detectors of the citizen field-report feed (``ioc.incidents.reports``).
+
+- :class:`BurstDetector`: many reports of one category in one commune within
+  the hour (a landslide, a flood), rule ``incidents.burst``.
+- :class:`SurgeDetector`: one category rising across a district over hours
+  (festival traffic), rule ``incidents.surge``.
+- :class:`OverdueDetector`: a commune has reports past their handling
+  deadline, rule ``incidents.overdue``.
+
+They read nothing but the contract and the province profile, so they judge
+any producer's reports. Only ``received`` steps are new reports; the later
+steps of a report only matter to the overdue detector.
+"""
+
+from __future__ import annotations
+
+from iocsim.contract import IncidentReport, Severity
+from iocsim.sim.profiles import Profile
+from iocsim.streams.detector import Detector
+from iocsim.streams.detectors.incident_overdue import OverdueDetector
+from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX, FloatArray
+from iocsim.streams.detectors.incident_scan import ScanDetector, ScanState
+from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings
+
+__all__ = [
+    "BurstDetector",
+    "IncidentDetectorSettings",
+    "OverdueDetector",
+    "SurgeDetector",
+    "detectors_for",
+    "incident_detectors",
+]
+
+_NATURAL_DISASTER = CATEGORY_INDEX["natural_disaster"]
+
+
+class BurstDetector(ScanDetector):
+    """Reports of one category crowding into one commune: state and alerts per commune.
+
+    The alert is per commune (one place to send a team to); its evidence
+    names the most improbable category. A burst of natural-disaster reports
+    is critical, any other burst a warning.
+    """
+
+    name = "incident-bursts"
+    rule = "incidents.burst"
+    kind = "incident_burst"
+
+    def __init__(self, profile: Profile, settings: IncidentDetectorSettings | None = None) -> None:
+        settings = settings or IncidentDetectorSettings()
+        super().__init__(profile, settings, settings.burst)
+
+    def key_of(self, report: IncidentReport) -> str | None:
+        return report.commune or None
+
+    def base(self, key: str) -> FloatArray:
+        return self.prior.commune(key)
+
+    def count(self, state: ScanState, category: int, start: float, end: float) -> tuple[int, float]:
+        n = sum(1 for _, _, k, _ in state.between(start, end) if k == category)
+        return n, 1.0
+
+    def severity(self, category: int) -> Severity:
+        return "critical" if category == _NATURAL_DISASTER else "warning"
+
+    def place(self, key: str, state: ScanState) -> tuple[str, str | None]:
+        return self.prior.district_of.get(key, state.district), key
+
+
+class SurgeDetector(ScanDetector):
+    """One category rising across a district: state and alerts per district.
+
+    A burst in one commune must not also read as a district surge, so the
+    district's count leaves out its busiest commune (and that commune's share
+    of the expectation): the excess must come from at least two communes.
+    This needs nothing from the burst detector, so the two can run apart,
+    and a real surge, spread over many communes, loses little by it.
+    """
+
+    name = "category-surges"
+    rule = "incidents.surge"
+    kind = "category_surge"
+    counted = " beyond its busiest commune"
+
+    def __init__(self, profile: Profile, settings: IncidentDetectorSettings | None = None) -> None:
+        settings = settings or IncidentDetectorSettings()
+        super().__init__(profile, settings, settings.surge)
+
+    def key_of(self, report: IncidentReport) -> str | None:
+        return report.district or None
+
+    def base(self, key: str) -> FloatArray:
+        return self.prior.district(key)
+
+    def count(self, state: ScanState, category: int, start: float, end: float) -> tuple[int, float]:
+        per_commune: dict[str, int] = {}
+        for _, _, k, commune in state.between(start, end):
+            if k == category:
+                per_commune[commune] = per_commune.get(commune, 0) + 1
+        if not per_commune:
+            return 0, 1.0
+        share = self.prior.share
+        busiest = max(per_commune, key=lambda c: (per_commune[c], -share(c), c))
+        return sum(per_commune.values()) - per_commune[busiest], max(0.0, 1.0 - share(busiest))
+
+    def place(self, key: str, state: ScanState) -> tuple[str, str | None]:
+        return key, None
+
+
+def incident_detectors(
+    profile: Profile, settings: IncidentDetectorSettings | None = None
+) -> tuple[BurstDetector, SurgeDetector, OverdueDetector]:
+    """The three field-report detectors with shared settings."""
+    settings = settings or IncidentDetectorSettings()
+    return BurstDetector(profile, settings), SurgeDetector(profile, settings), OverdueDetector(profile, settings)
+
+
+def detectors_for(profile: Profile) -> list[Detector]:
+    """What a worker runs on ``ioc.incidents.reports`` by default."""
+    return list(incident_detectors(profile))
