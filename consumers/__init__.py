@@ -1,6 +1,6 @@
-"""Alert sinks: signed webhook delivery with retries and dead letters, Grafana annotations, a reference receiver.
+"""What consumes the alerts: operator webhooks, Grafana annotations, and scoring against the ground truth.
 
-``dispatcher.Dispatcher`` runs one ``lane.Lane`` per sink (a webhook
-``endpoints.Endpoint`` or the ``annotations.GrafanaAnnotator``) on the alerts
-topic; ``receiver.Receiver`` is the far end for trials and tests.
+Webhook delivery: ``dispatcher.Dispatcher`` runs one ``lane.Lane`` per sink
+(a webhook ``endpoints.Endpoint`` or the ``annotations.GrafanaAnnotator``) on
+the alerts topic; ``receiver.Receiver`` is the reference far end.
 """

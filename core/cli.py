@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from iocsim import __version__
+from iocsim import __version__, dispatch_command, receiver_command
 from iocsim.errors import IocsimError
 from iocsim.run_command import register as register_run
 from iocsim.score_command import register as register_score
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_worker(sub)
     register_run(sub)
     register_score(sub)
+    dispatch_command.register(sub)
+    receiver_command.register(sub)
 
     b = sub.add_parser(
         "broker",
