@@ -23,6 +23,9 @@ from rich.table import Table
 from iocsim import contract
 from iocsim.broker import BrokerAddress, connect
 from iocsim.config import as_float, as_int, kafka_settings, load_config_file, pick
+from iocsim.consumers.background import BackgroundDispatcher
+from iocsim.consumers.dispatcher import DispatchSettings
+from iocsim.consumers.endpoints import load_endpoints
 from iocsim.consumers.scoring import render_text, score
 from iocsim.producers.pacing import SimPacer
 from iocsim.producers.publisher import Publisher
@@ -45,7 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="The all-in-one main job: starts the embedded broker (unless --brokers), publishes the "
         f"simulation (default scenario {DEFAULT_SCENARIO}, speed {DEFAULT_SPEED:g}), runs a worker with every "
         "detector and its /metrics endpoint, shows alerts, feed rates and camera status live, and scores the "
-        "alerts against the injected anomalies at the end. Ctrl-C stops everything cleanly.",
+        "alerts against the injected anomalies at the end; with --endpoints (or IOCSIM_WEBHOOK_URL and "
+        "IOCSIM_WEBHOOK_SECRET) it also delivers them to operator webhooks. Ctrl-C stops everything cleanly.",
     )
     p.add_argument("--scenario", help=f"shipped scenario name or YAML file (default {DEFAULT_SCENARIO})")
     p.add_argument("--profile", help="province profile name or YAML file (default: dien_bien)")
@@ -56,6 +60,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cameras", help="comma-separated camera ids to simulate (default: all of the profile)")
     p.add_argument("--video", action="append", default=[], metavar="CAM_ID=PATH", help="camera fed from a video file")
     p.add_argument("--metrics-port", help="port of the worker's /metrics on 127.0.0.1 (default 9465)")
+    p.add_argument("--endpoints", help="webhook endpoints YAML: also deliver alerts (env IOCSIM_ENDPOINTS)")
     p.add_argument("--linger", help="wall seconds to keep detecting after the simulation ends (default 10)")
     p.add_argument("--brokers", help="Kafka bootstrap servers host:port[,...] (env IOCSIM_BROKERS; default: embedded)")
     p.add_argument("--config", help="YAML config file (env IOCSIM_CONFIG)")
@@ -152,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
             partitions=kafka.partitions,
         )
         reader = AlertReader(address, view, print_alert)
+        endpoints = load_endpoints(pick(args.endpoints, "IOCSIM_ENDPOINTS", file, "endpoints"))
+        dispatcher = (
+            BackgroundDispatcher(DispatchSettings(brokers=address, endpoints=endpoints, metrics_port=None)).start()
+            if endpoints
+            else None
+        )
         with BackgroundWorker(settings, default_detectors(spec.profile)):
             reader.start()
             publisher = Publisher(address, kafka)
@@ -171,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
                 _linger(linger, lambda: None)
             reader.stopping.set()
             reader.join(5)
+        if dispatcher is not None:
+            dispatcher.stop()
     console.print(
         f"published {summary.acked:,} messages in {summary.wall_seconds:.0f} s; alerts: {len(view.all_alerts)}"
     )

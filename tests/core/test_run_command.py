@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -56,3 +59,69 @@ def test_run_publishes_detects_and_scores(tmp_path: Path) -> None:
     assert "published" in result.stderr and "messages" in result.stderr
     assert "counter_closure" in result.stderr  # the score table lists the injected kind
     assert "Traceback" not in result.stderr
+
+
+BURST = """
+name: landslide-morning
+start: 2025-07-14T09:00:00+07:00
+duration: 40m
+anomalies:
+  - {kind: incident_burst, entity: muong-nhe/chung-chai, start: 5m, duration: 30m,
+     params: {category: natural_disaster, min_per_hour: 40}}
+"""
+
+
+def test_run_delivers_alerts_to_a_webhook_receiver(tmp_path: Path) -> None:
+    scenario = tmp_path / "burst.yaml"
+    scenario.write_text(BURST)
+    record = tmp_path / "received.jsonl"
+    secret = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    port = _free_port()
+    receiver = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "iocsim.cli",
+            "webhook-receiver",
+            "--port",
+            str(port),
+            "--secret",
+            secret,
+            "--record",
+            str(record),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        env = {**os.environ, "IOCSIM_WEBHOOK_URL": f"http://127.0.0.1:{port}/", "IOCSIM_WEBHOOK_SECRET": secret}
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "iocsim.cli",
+                "run",
+                "--scenario",
+                str(scenario),
+                "--speed",
+                "0",
+                "--feeds",
+                "incidents",
+                "--quiet",
+                "--linger",
+                "15",
+                "--metrics-port",
+                str(_free_port()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+        )
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "firing" in result.stderr and "incident_burst" in result.stderr
+    received = [json.loads(line) for line in record.read_text().splitlines()]
+    assert any("incident_burst" in json.dumps(r) for r in received), received
