@@ -33,7 +33,7 @@ from iocsim.producers.simulate import Progress, publish_run
 from iocsim.sim import simulation
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.simulate_command import resolve_spec
-from iocsim.streams.registry import default_detectors
+from iocsim.streams.registry import default_detectors, default_lifecycle_settings
 from iocsim.streams.runner import BackgroundWorker
 from iocsim.streams.settings import WorkerSettings
 
@@ -155,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
             app_id=f"iocsim-run-{int(time.time())}",
             metrics_port=metrics_port,
             partitions=kafka.partitions,
+            lifecycle=default_lifecycle_settings(),
         )
         reader = AlertReader(address, view, print_alert)
         endpoints = load_endpoints(pick(args.endpoints, "IOCSIM_ENDPOINTS", file, "endpoints"))

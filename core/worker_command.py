@@ -47,6 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def resolve(args: argparse.Namespace, file: ConfigFile) -> WorkerSettings:
     """The worker settings asked for, from flags over ``IOCSIM_*`` environment over the config file."""
     from iocsim.broker import BrokerAddress
+    from iocsim.streams.registry import default_lifecycle_settings
     from iocsim.streams.settings import WorkerSettings
 
     kafka = kafka_settings(args.brokers, file)
@@ -72,6 +73,7 @@ def resolve(args: argparse.Namespace, file: ConfigFile) -> WorkerSettings:
             1,
         ),
         partitions=kafka.partitions,
+        lifecycle=default_lifecycle_settings(),
         log_level="info" if getattr(args, "verbose", False) else "warning",
     )
 

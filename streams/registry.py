@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from iocsim.sim.profiles import Profile
 from iocsim.streams import detectors as detectors_package
 from iocsim.streams.detector import Detector
+from iocsim.streams.detectors.camera_settings import camera_lifecycle_settings
+from iocsim.streams.lifecycle import LifecycleSettings
 
 FACTORY = "detectors_for"
 
@@ -30,3 +32,8 @@ def default_detectors(profile: Profile) -> list[Detector]:
         if callable(factory):
             found.extend(factory(profile))
     return found
+
+
+def default_lifecycle_settings() -> LifecycleSettings:
+    """Alert timings of every default detector's rules (the others fire and resolve at once)."""
+    return camera_lifecycle_settings()

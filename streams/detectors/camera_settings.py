@@ -1,0 +1,159 @@
+"""Knobs of the camera detectors, with the reasoning behind each default.
+
+The defaults were read off the edge metrics of the simulated feed (healthy,
+tampered and crowded clips, weather, dawn and dusk) and are assumptions, not
+facts from the domain brief: a real edge box with other optics would need its
+own. Every ratio is against the camera's *own* learned level, so the scale of
+its brightness or blob counts does not matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from iocsim.streams.errors import SettingsError
+from iocsim.streams.lifecycle import LifecycleSettings, RuleTiming
+
+OFFLINE_RULE = "cameras.offline"
+COVERED_RULE = "cameras.covered"
+DEFOCUSED_RULE = "cameras.defocused"
+TURNED_RULE = "cameras.turned"
+CROWD_RULE = "cameras.crowd"
+INTRUSION_RULE = "cameras.night_intrusion"
+CAMERA_RULES = (OFFLINE_RULE, COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_RULE, INTRUSION_RULE)
+
+# Local hours [start, end) at which a scene is normally empty, before anything is learned.
+# Assumption: towns sleep from about 21 h to 5 h; markets and bus stations wake before dawn;
+# squares fill for evening exercise until about 22 h and again soon after 4 h.
+NIGHT_EMPTY_HOURS: dict[str, tuple[int, int]] = {
+    "market": (21, 4),
+    "bus_station": (22, 3),
+    "square": (23, 4),
+}
+DEFAULT_EMPTY_HOURS = (21, 5)
+
+
+@dataclass(frozen=True)
+class CameraDetectorSettings:
+    """Everything the camera detectors judge by.
+
+    Offline: a camera's link drops in bursts whose lengths look geometric
+    (assumed mean 2 minutes until learned), so the chance that an ordinary
+    drop lasts longer than ``offline_outage_multiple`` mean outages is about
+    ``exp(-multiple)`` (6.5: ~0.15 %). The silence limit is clamped to
+    [``offline_min_seconds``, ``offline_max_seconds``]; the upper bound keeps
+    a quarter-hour outage detectable.
+
+    Tamper: ``reference_alpha`` is the weight of each healthy observation in
+    the short-term reference (about 3 minutes at 10-s intervals: dawn and
+    dusk move it smoothly, a covered lens is a step). Covered = brightness
+    and sharpness both below the given shares of the reference; defocused =
+    sharpness falling below its share from one clip to the next while
+    brightness moves by less than ``defocus_brightness_tolerance`` (blur keeps the
+    mean; fog also blurs, but pulls the picture toward gray, which moved it by
+    10 % or more in every case measured; dawn and dusk move it by well under
+    1 % per clip); turned = displacement above ``turned_min_px`` and
+    ``turned_baseline_multiple`` times its usual value, with a phase
+    correlation response of at least ``turned_min_response``. A condition
+    lasting ``tamper_relearn_seconds`` becomes the camera's new normal.
+
+    Crowd: the medians of the last ``crowd_median_of`` clips' blobs and
+    motion (two odd clips neither raise nor clear it) both above
+    ``crowd_*_ratio`` times (1 + expected)
+    and ``crowd_*_floor`` above it, where expected is the larger of the
+    short-term level and the level learned for the local hour; once raised,
+    it holds while both stay above half-way (in log terms) to those limits.
+    The short-term level needs ``activity_warmup_observations`` first (an
+    edge box's background model settles over its first minutes). A crowd
+    is judged only where at least ``crowd_min_expected_blobs`` are expected:
+    from a near-empty scene, a few people arriving at once (an office
+    opening, the first market stalls at dawn) jump as much as a crowd does,
+    and at night the intrusion rule covers activity.
+
+    Night intrusion: a CUSUM of blobs per clip (each clip adds
+    ``min(blobs, intrusion_cap) - intrusion_allowance``) while the scene is
+    normally empty; it fires at ``intrusion_limit``. A lone passer-by (one
+    blob for a few clips) stays below it; people loitering do not.
+    """
+
+    interval_prior_seconds: float = 10.0
+    gap_memory: int = 15
+    outage_prior_seconds: float = 120.0
+    outage_alpha: float = 0.2
+    offline_outage_multiple: float = 6.5
+    offline_min_seconds: float = 180.0
+    offline_max_seconds: float = 840.0
+    warmup_observations: int = 3
+    reference_alpha: float = 0.05
+    anomaly_alpha: float = 0.1
+    covered_brightness_share: float = 0.3
+    covered_sharpness_share: float = 0.12
+    defocus_sharpness_share: float = 0.2
+    defocus_brightness_tolerance: float = 0.04
+    turned_min_px: float = 4.0
+    turned_min_response: float = 0.3
+    turned_baseline_multiple: float = 20.0
+    tamper_relearn_seconds: float = 6 * 3600.0
+    activity_warmup_observations: int = 30
+    crowd_min_expected_blobs: float = 2.5
+    crowd_median_of: int = 5
+    activity_alpha: float = 0.06
+    activity_max_step: float = 0.5
+    hour_memory: int = 360
+    hour_min_samples: int = 60
+    crowd_blob_ratio: float = 2.2
+    crowd_blob_floor: float = 3.0
+    crowd_motion_ratio: float = 2.2
+    crowd_motion_floor: float = 4.0
+    empty_blobs: float = 0.3
+    intrusion_allowance: float = 0.7
+    intrusion_cap: float = 2.0
+    intrusion_limit: float = 3.5
+    quiet_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        for spec in fields(self):
+            if getattr(self, spec.name) <= 0:
+                raise SettingsError(f"cameras.{spec.name}", "must be > 0")
+        for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha"):
+            if getattr(self, name) > 1:
+                raise SettingsError(f"cameras.{name}", "must be in (0, 1]")
+        for name in ("covered_brightness_share", "covered_sharpness_share", "defocus_sharpness_share"):
+            if getattr(self, name) >= 1:
+                raise SettingsError(f"cameras.{name}", "must be in (0, 1)")
+        if self.offline_min_seconds > self.offline_max_seconds:
+            raise SettingsError("cameras.offline_min_seconds", "must not exceed offline_max_seconds")
+
+
+def camera_lifecycle_rules() -> dict[str, RuleTiming]:
+    """Suggested alert timings of the camera rules.
+
+    Background re-adaptation after any sudden change gives up to two clips
+    of heavy motion, which the crowd rule's median of five clips already
+    ignores, so 20 s of a condition suffice there as for tamper; a
+    tamper condition is a plain level shift and 20 s rule out a glitch; the
+    intrusion CUSUM already needs several clips. The offline rule waits in
+    the detector itself.
+    """
+    return {
+        OFFLINE_RULE: RuleTiming(for_seconds=0.0, resolve_after_seconds=0.0),
+        COVERED_RULE: RuleTiming(for_seconds=20.0, resolve_after_seconds=30.0),
+        DEFOCUSED_RULE: RuleTiming(for_seconds=20.0, resolve_after_seconds=30.0),
+        TURNED_RULE: RuleTiming(for_seconds=20.0, resolve_after_seconds=30.0),
+        CROWD_RULE: RuleTiming(for_seconds=20.0, resolve_after_seconds=60.0),
+        INTRUSION_RULE: RuleTiming(for_seconds=0.0, resolve_after_seconds=60.0),
+    }
+
+
+def camera_lifecycle_settings(base: LifecycleSettings | None = None) -> LifecycleSettings:
+    """``base`` with the camera rule timings added."""
+    base = base or LifecycleSettings()
+    return LifecycleSettings(
+        default=base.default, rules={**base.rules, **camera_lifecycle_rules()}, stale_seconds=base.stale_seconds
+    )
+
+
+def normally_empty_prior(scene: str | None, hour: int) -> bool:
+    """Whether a scene type is normally empty at a local hour, before anything is learned."""
+    start, end = NIGHT_EMPTY_HOURS.get(scene or "", DEFAULT_EMPTY_HOURS)
+    return hour >= start or hour < end

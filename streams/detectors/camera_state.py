@@ -1,0 +1,123 @@
+"""What the camera detectors remember per camera, as plain JSON-able data.
+
+One :class:`CameraState` per camera id (the Kafka key of the observations
+topic), so a worker's state lives on the partition of the messages that
+change it. Levels are kept in log space (``log1p``): the rules compare
+ratios, and a log level averages a scene's light or crowd fairly. "Never" is
+``None`` rather than an infinity, which JSON cannot carry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from iocsim.streams.errors import StateError
+
+HOURS = 24
+
+
+class Gate(msgspec.Struct, kw_only=True):
+    """Passes a rule's verdict on change, while active, and for a quiet spell after clearing.
+
+    The lifecycle needs repeated verdicts to move from pending to firing and a
+    later false one to resolve; steady "all is well" needs no message.
+    """
+
+    active: bool = False
+    at: float | None = None
+    quiet_until: float | None = None
+
+    def offer(self, t: float, active: bool, quiet: float, heartbeat: float = 0.0) -> bool:
+        """Whether a verdict at ``t`` should become a signal; remembers it if so."""
+        if self.at is not None and t <= self.at:
+            return False
+        if active == self.active:
+            if active and self.at is not None and t - self.at < heartbeat:
+                return False
+            if not active and (self.quiet_until is None or t > self.quiet_until):
+                return False
+        elif not active:
+            self.quiet_until = t + quiet
+        self.active, self.at = active, t
+        return True
+
+
+class Condition(msgspec.Struct, kw_only=True):
+    """One tamper verdict and, while it holds, the anomalous levels it is tracking."""
+
+    active: bool = False
+    since: float | None = None
+    brightness: float = 0.0
+    sharpness: float = 0.0
+
+
+class Tamper(msgspec.Struct, kw_only=True):
+    """Short-term reference of the healthy view (log brightness, log sharpness, displacement px).
+
+    ``previous`` and ``previous_sharpness`` are the log levels of the previous observation,
+    whatever its verdicts.
+    """
+
+    seen: int = 0
+    brightness: float = 0.0
+    sharpness: float = 0.0
+    displacement: float = 0.0
+    previous: float = 0.0
+    previous_sharpness: float = 0.0
+    covered: Condition = msgspec.field(default_factory=Condition)
+    defocused: Condition = msgspec.field(default_factory=Condition)
+    turned: Condition = msgspec.field(default_factory=Condition)
+
+    def any_active(self) -> bool:
+        return self.covered.active or self.defocused.active or self.turned.active
+
+
+class Activity(msgspec.Struct, kw_only=True):
+    """Short-term and per-local-hour levels of log1p(blobs) and log1p(motion per mille)."""
+
+    seen: int = 0
+    blobs: float = 0.0
+    motion: float = 0.0
+    hours: list[list[float]] = msgspec.field(default_factory=lambda: [[0.0, 0.0, 0.0] for _ in range(HOURS)])
+    recent: list[list[float]] = msgspec.field(default_factory=list)
+    crowd: bool = False
+    intrusion: bool = False
+    score: float = 0.0
+
+
+class CameraState(msgspec.Struct, kw_only=True):
+    """Everything remembered of one camera."""
+
+    district: str
+    commune: str | None = None
+    scene: str | None = None
+    last: float | None = None
+    gaps: list[float] = msgspec.field(default_factory=list)
+    outage: float | None = None
+    offline: bool = False
+    tamper: Tamper = msgspec.field(default_factory=Tamper)
+    activity: Activity = msgspec.field(default_factory=Activity)
+    gates: dict[str, Gate] = msgspec.field(default_factory=dict)
+
+    def gate(self, rule: str) -> Gate:
+        gate = self.gates.get(rule)
+        if gate is None:
+            gate = self.gates[rule] = Gate()
+        return gate
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = msgspec.to_builtins(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, key: str, data: Mapping[str, Any]) -> CameraState:
+        try:
+            state = msgspec.convert(data, cls)
+        except msgspec.ValidationError as exc:
+            raise StateError(key, str(exc)) from exc
+        if len(state.activity.hours) != HOURS or any(len(bucket) != 3 for bucket in state.activity.hours):
+            raise StateError(f"{key}.activity.hours", f"must be {HOURS} buckets of [blobs, motion, count]")
+        return state

@@ -1,0 +1,179 @@
+"""Cross-feed correlation on ``ioc.alerts``: an incident burst and unusual camera activity in one district.
+
+A burst of field reports in a commune says something happened; a crowd or a
+night intrusion on a camera of the same district says people are gathering
+there. Either alone may be noise; together, within ``window_seconds`` of each
+other, they are one incident worth a critical page: rule
+``correlation.incident`` (kind ``correlated_incident``, entity = district),
+raised while both alerts are firing, cleared when either resolves.
+
+The detector keeps per district the source alerts currently firing, keyed by
+fingerprint, with the time of each one's latest transition: a replayed or
+late transition older than what is known changes nothing. Its own alerts
+(kind ``correlated_incident``) are ignored. While the combination holds,
+:meth:`tick` repeats it every ``heartbeat_seconds`` so the lifecycle does not
+take the district for silent. Evidence: ``observed`` is the gap (s) between
+the two alerts' starts, ``threshold`` the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from iocsim.contract import ALERTS, Alert, Envelope, Evidence
+from iocsim.streams.detectors.camera_state import Gate
+from iocsim.streams.errors import SettingsError, StateError
+from iocsim.streams.lifecycle import RuleTiming, Signal
+
+RULE = "correlation.incident"
+BURST_KINDS = frozenset({"incident_burst"})
+ACTIVITY_KINDS = frozenset({"crowd", "night_intrusion"})
+
+
+@dataclass(frozen=True)
+class CorrelationSettings:
+    """``window_seconds`` (assumption: 30 minutes) bounds the gap between the two alerts' starts."""
+
+    window_seconds: float = 1800.0
+    heartbeat_seconds: float = 300.0
+    retention_seconds: float = 6 * 3600.0
+    quiet_seconds: float = 600.0
+
+    def __post_init__(self) -> None:
+        for name in ("window_seconds", "heartbeat_seconds", "retention_seconds", "quiet_seconds"):
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"correlation.{name}", "must be > 0")
+
+
+def correlation_timing() -> RuleTiming:
+    """Suggested lifecycle timing: both sources already passed their own debouncing."""
+    return RuleTiming(for_seconds=0.0, resolve_after_seconds=0.0)
+
+
+class Source(msgspec.Struct, kw_only=True):
+    """A source alert as last seen: its entity, kind, start, and whether it is firing."""
+
+    entity: str
+    kind: str
+    starts_at: float
+    at: float
+    firing: bool
+
+
+class DistrictState(msgspec.Struct, kw_only=True):
+    sources: dict[str, Source] = msgspec.field(default_factory=dict)
+    gate: Gate = msgspec.field(default_factory=Gate)
+    pair: list[str] = msgspec.field(default_factory=list)
+
+
+class CorrelationDetector:
+    """Correlated incidents per district (see module docstring)."""
+
+    name = "correlation"
+    topic = ALERTS
+
+    def __init__(self, settings: CorrelationSettings | None = None) -> None:
+        self.settings = settings or CorrelationSettings()
+        self._states: dict[str, DistrictState] = {}
+
+    def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
+        return {m.district for m in messages if isinstance(m, Alert) and _source_kind(m)}
+
+    def load_state(self, key: str, state: dict[str, Any]) -> None:
+        try:
+            self._states[key] = msgspec.convert(state, DistrictState)
+        except msgspec.ValidationError as exc:
+            raise StateError(key, str(exc)) from exc
+
+    def export_state(self, key: str) -> dict[str, Any] | None:
+        state = self._states.get(key)
+        if state is None:
+            return None
+        data: dict[str, Any] = msgspec.to_builtins(state)
+        return data
+
+    def forget(self, key: str) -> None:
+        self._states.pop(key, None)
+
+    def update(self, messages: Sequence[Envelope]) -> list[Signal]:
+        alerts = sorted((m for m in messages if isinstance(m, Alert) and _source_kind(m)), key=lambda a: a.event_time)
+        signals: list[Signal] = []
+        for alert in alerts:
+            state = self._states.setdefault(alert.district, DistrictState())
+            if self._apply(state, alert):
+                signal = self._judge(alert.district, state, alert.event_time, heartbeat=None)
+                if signal is not None:
+                    signals.append(signal)
+        return signals
+
+    def tick(self, event_time: float) -> list[Signal]:
+        signals = []
+        for district in sorted(self._states):
+            state = self._states[district]
+            signal = self._judge(district, state, event_time, heartbeat=self.settings.heartbeat_seconds)
+            if signal is not None:
+                signals.append(signal)
+        return signals
+
+    def _apply(self, state: DistrictState, alert: Alert) -> bool:
+        """Record a source transition; False for one not newer than what is known of its fingerprint."""
+        p = alert.payload
+        known = state.sources.get(p.fingerprint)
+        if known is not None and alert.event_time <= known.at:
+            return False
+        state.sources[p.fingerprint] = Source(
+            entity=alert.entity_id, kind=p.kind, starts_at=p.starts_at, at=alert.event_time, firing=p.status == "firing"
+        )
+        horizon = alert.event_time - self.settings.retention_seconds
+        state.sources = {k: v for k, v in state.sources.items() if v.firing or v.at >= horizon}
+        return True
+
+    def _judge(self, district: str, state: DistrictState, t: float, heartbeat: float | None) -> Signal | None:
+        pair = self._best_pair(state)
+        active = pair is not None
+        if heartbeat is not None and not active and not state.gate.active:
+            return None
+        if not state.gate.offer(t, active, self.settings.quiet_seconds, heartbeat or 0.0):
+            return None
+        if pair is not None:
+            state.pair = [pair[0].entity, pair[1].entity]
+        burst_entity, camera = state.pair if len(state.pair) == 2 else ("", "")
+        gap = abs(pair[0].starts_at - pair[1].starts_at) if pair is not None else 0.0
+        return Signal(
+            rule=RULE,
+            kind="correlated_incident",
+            entity_id=district,
+            district=district,
+            commune=burst_entity or None,
+            active=active,
+            event_time=t,
+            severity="critical",
+            evidence=Evidence(
+                observed=round(gap, 3), baseline=0.0, threshold=self.settings.window_seconds, event_time=t
+            ),
+            summary=f"incident burst in {burst_entity} with unusual activity at camera {camera} ({district})",
+        )
+
+    def _best_pair(self, state: DistrictState) -> tuple[Source, Source] | None:
+        """The firing burst and activity alert closest in start time, if within the window."""
+        firing = sorted(state.sources.values(), key=lambda s: (s.starts_at, s.entity))
+        bursts = [s for s in firing if s.firing and s.kind in BURST_KINDS]
+        activity = [s for s in firing if s.firing and s.kind in ACTIVITY_KINDS]
+        best: tuple[Source, Source] | None = None
+        for burst in bursts:
+            for seen in activity:
+                gap = abs(burst.starts_at - seen.starts_at)
+                if gap <= self.settings.window_seconds and (
+                    best is None or gap < abs(best[0].starts_at - best[1].starts_at)
+                ):
+                    best = (burst, seen)
+        return best
+
+
+def _source_kind(alert: Alert) -> bool:
+    kind = alert.payload.kind
+    return kind in BURST_KINDS or kind in ACTIVITY_KINDS

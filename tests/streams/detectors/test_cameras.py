@@ -1,0 +1,248 @@
+"""Camera detectors on the simulated camera feed (real rendered and analysed clips)."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from functools import cache
+
+import pytest
+
+from iocsim.contract import Alert, CameraMetrics, CameraObservation
+from iocsim.sim.cameras.feed import CameraFeed, CameraSettings
+from iocsim.sim.profiles import Profile, load_profile
+from iocsim.sim.scenario import Anomaly, parse_scenario
+from iocsim.streams.detectors.camera_settings import CameraDetectorSettings
+from iocsim.streams.detectors.camera_state import CameraState, Gate
+from iocsim.streams.detectors.cameras import CameraDetector, camera_lifecycle_settings, detectors_for
+from iocsim.streams.errors import SettingsError, StateError
+from iocsim.streams.lifecycle import AlertLifecycle, Signal
+
+TAMPER = """
+name: tamper
+start: 2025-05-13T14:00:00+07:00
+duration: 35m
+weather:
+  - {condition: fog, start: 20m, duration: 15m, districts: [muong-nhe], intensity: 0.9}
+anomalies:
+  - {kind: camera_covered, entity: TC-02, start: 20m, duration: 8m}
+  - {kind: camera_defocused, entity: MA-07, start: 20m, duration: 8m}
+  - {kind: camera_turned, entity: DBD-10, start: 20m, duration: 8m}
+  - {kind: crowd, entity: TC-12, start: 20m, duration: 8m, params: {multiplier: 6}}
+"""
+TAMPER_CAMERAS = ("TC-02", "MA-07", "DBD-10", "TC-12", "MN-03")
+
+NIGHT = """
+name: night
+start: 2025-05-14T01:30:00+07:00
+duration: 40m
+anomalies:
+  - {kind: night_intrusion, entity: TC-08, start: 15m, duration: 10m}
+  - {kind: camera_offline, entity: TC-07, start: 5m, duration: 18m}
+"""
+NIGHT_CAMERAS = ("TC-08", "TC-07", "MA-04")
+
+CLEAN_DAY = """
+name: clean-day
+start: 2025-05-15T00:00:00+07:00
+duration: 24h
+weather:
+  - {condition: fog, start: 5h, duration: 2h, districts: [tua-chua], intensity: 0.9}
+  - {condition: rain, start: 13h, duration: 2h, districts: [tua-chua, muong-ang], intensity: 0.8}
+  - {condition: fog, start: 19h, duration: 1h30m, districts: [muong-ang], intensity: 0.6}
+"""
+CLEAN_CAMERAS = ("TC-01", "TC-11", "TC-13", "MA-06")
+
+
+@cache
+def profile() -> Profile:
+    return load_profile()
+
+
+@cache
+def observations(text: str, seed: int, cameras: tuple[str, ...]) -> tuple[CameraObservation, ...]:
+    feed = CameraFeed(profile(), parse_scenario(text), seed, settings=CameraSettings(camera_ids=cameras))
+    return tuple(feed.events())
+
+
+def by_time(observations: Iterable[CameraObservation]) -> list[list[CameraObservation]]:
+    batches: dict[float, list[CameraObservation]] = {}
+    for o in observations:
+        batches.setdefault(o.event_time, []).append(o)
+    return [batches[t] for t in sorted(batches)]
+
+
+def run(detector: CameraDetector, batches: Sequence[Sequence[CameraObservation]]) -> list[Signal]:
+    """Feed one batch per interval and tick at each batch's time, as a worker's watermark would."""
+    signals: list[Signal] = []
+    for batch in batches:
+        signals.extend(detector.update(batch))
+        signals.extend(detector.tick(batch[0].event_time))
+    return signals
+
+
+def alerts_of(signals: Sequence[Signal]) -> list[Alert]:
+    return AlertLifecycle(camera_lifecycle_settings()).process(signals)
+
+
+def check_detected(alerts: Sequence[Alert], anomalies: Sequence[Anomaly]) -> list[float]:
+    """Each anomaly fires once on its camera and kind, and resolves after it ends; returns times to detect."""
+    delays = []
+    for anomaly in anomalies:
+        mine = [a for a in alerts if a.entity_id == anomaly.entity_id and a.payload.kind == anomaly.kind]
+        firing = [a for a in mine if a.payload.status == "firing"]
+        resolved = [a for a in mine if a.payload.status == "resolved"]
+        assert len(firing) == 1, (anomaly, mine)
+        assert anomaly.start <= firing[0].event_time < anomaly.end
+        delays.append(firing[0].event_time - anomaly.start)
+        if anomaly.end < max(a.event_time for a in alerts):
+            assert resolved and resolved[0].event_time >= anomaly.end, (anomaly, mine)
+    return delays
+
+
+@pytest.mark.slow
+def test_tamper_and_crowd_are_detected_quickly_and_fog_is_not_defocus() -> None:
+    scenario = parse_scenario(TAMPER)
+    alerts = alerts_of(run(CameraDetector(profile()), by_time(observations(TAMPER, 21, TAMPER_CAMERAS))))
+    delays = check_detected(alerts, scenario.anomalies)
+    assert statistics.median(delays) <= 60
+    assert max(delays) <= 90
+    anomalous = {(a.entity_id, a.kind) for a in scenario.anomalies}
+    extra = [a for a in alerts if (a.entity_id, a.payload.kind) not in anomalous]
+    assert extra == []  # MN-03 sits in fog from minute 20 on: no defocus
+    covered = next(a for a in alerts if a.payload.kind == "camera_covered")
+    assert covered.payload.severity == "critical"
+    assert covered.payload.evidence.snapshot_ref == f"snapshot://TC-02/{int(covered.event_time)}"
+    assert covered.payload.evidence.observed < covered.payload.evidence.threshold
+
+
+@pytest.mark.slow
+def test_night_intrusion_and_long_outage_are_detected_and_resolved() -> None:
+    scenario = parse_scenario(NIGHT)
+    alerts = alerts_of(run(CameraDetector(profile()), by_time(observations(NIGHT, 22, NIGHT_CAMERAS))))
+    intrusion = next(a for a in scenario.anomalies if a.kind == "night_intrusion")
+    offline = next(a for a in scenario.anomalies if a.kind == "camera_offline")
+    assert check_detected(alerts, [intrusion])[0] <= 90
+    delay = check_detected(alerts, [offline])[0]
+    assert 180 <= delay <= CameraDetectorSettings().offline_max_seconds + 10
+    anomalous = {(a.entity_id, a.kind) for a in scenario.anomalies}
+    assert [a for a in alerts if (a.entity_id, a.payload.kind) not in anomalous] == []
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="known false positives on a clean day: crowd at the first morning's school drop-off, night "
+    "intrusion by late passers-by on squares",
+    strict=False,
+)
+@pytest.mark.parametrize("seed", [8, 9])
+def test_a_clean_day_with_weather_and_link_drops_raises_nothing(seed: int) -> None:
+    signals = run(CameraDetector(profile()), by_time(observations(CLEAN_DAY, seed, CLEAN_CAMERAS)))
+    assert alerts_of(signals) == []
+
+
+@pytest.mark.slow
+def test_state_exported_mid_stream_gives_the_same_signals_and_replays_add_nothing() -> None:
+    batches = by_time(observations(TAMPER, 21, TAMPER_CAMERAS))
+    whole = run(CameraDetector(profile()), batches)
+    first = CameraDetector(profile())
+    half = len(batches) * 2 // 3
+    before = run(first, batches[:half])
+    second = CameraDetector(profile())
+    for key in first.camera_ids():
+        exported = first.export_state(key)
+        assert exported is not None
+        second.load_state(key, exported)
+    after = run(second, batches[half:])
+    assert before + after == whole
+    replayed = run(second, batches[half - 5 :])
+    assert replayed == []
+
+
+def observation(camera: str, t: float, **metrics: float) -> CameraObservation:
+    values = {
+        "frames": 5,
+        "motion_ratio": 0.008,
+        "brightness": 130.0,
+        "sharpness": 4000.0,
+        "displacement_px": 0.05,
+        "displacement_response": 0.9,
+        "blobs": 9.0,
+    }
+    values.update(metrics)
+    return CameraObservation(
+        event_id=f"cam-{camera}-{int(t)}",
+        entity_id=camera,
+        district="tua-chua",
+        commune="tua-chua/tua-chua",
+        event_time=t,
+        payload=CameraMetrics(snapshot_ref=f"snapshot://{camera}/{int(t)}", **values),  # type: ignore[arg-type]
+    )
+
+
+T0 = 1747292400.0  # 2025-05-15 14:00 local
+
+
+def test_out_of_order_observations_are_ignored() -> None:
+    detector = CameraDetector(profile())
+    run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(20)])
+    state = detector.export_state("TC-02")
+    assert detector.update([observation("TC-02", T0 + 50, brightness=5.0, sharpness=20.0)]) == []
+    assert detector.export_state("TC-02") == state
+
+
+def test_a_covered_lens_on_synthetic_metrics_fires_and_clears() -> None:
+    detector = CameraDetector(profile())
+    healthy = [[observation("TC-02", T0 + 10 * i)] for i in range(20)]
+    covered = [[observation("TC-02", T0 + 200 + 10 * i, brightness=5.0, sharpness=22.0)] for i in range(6)]
+    back = [[observation("TC-02", T0 + 260 + 10 * i)] for i in range(6)]
+    alerts = alerts_of(run(detector, healthy + covered + back))
+    assert [(a.payload.rule, a.payload.status) for a in alerts] == [
+        ("cameras.covered", "firing"),
+        ("cameras.covered", "resolved"),
+    ]
+    assert alerts[0].event_time == T0 + 220
+
+
+def test_silence_is_offline_only_past_the_limit() -> None:
+    detector = CameraDetector(profile())
+    run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(20)])
+    last = T0 + 190
+    assert detector.tick(last + 600) == []
+    raised = detector.tick(last + 800)
+    assert [(s.rule, s.active, s.severity) for s in raised] == [("cameras.offline", True, "warning")]
+    assert detector.tick(last + 805) == []
+    cleared = detector.update([observation("TC-02", last + 900)])
+    assert ("cameras.offline", False) in [(s.rule, s.active) for s in cleared]
+
+
+def test_gate_passes_changes_heartbeats_and_a_quiet_spell() -> None:
+    gate = Gate()
+    assert not gate.offer(1.0, False, quiet=30)
+    assert gate.offer(2.0, True, quiet=30)
+    assert gate.offer(3.0, True, quiet=30)
+    assert not gate.offer(3.0, True, quiet=30)
+    assert gate.offer(4.0, False, quiet=30)
+    assert gate.offer(30.0, False, quiet=30)
+    assert not gate.offer(40.0, False, quiet=30)
+
+
+def test_state_round_trips_and_bad_state_names_the_camera() -> None:
+    detector = CameraDetector(profile())
+    run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(5)])
+    exported = detector.export_state("TC-02")
+    assert exported is not None
+    assert CameraState.from_dict("TC-02", exported).to_dict() == exported
+    with pytest.raises(StateError, match="TC-02"):
+        detector.load_state("TC-02", {**exported, "last": "yesterday"})
+    with pytest.raises(StateError, match="hours"):
+        detector.load_state("TC-02", {**exported, "activity": {**exported["activity"], "hours": [[0, 0, 0]]}})
+
+
+def test_settings_are_validated_and_the_registry_finds_the_detector() -> None:
+    with pytest.raises(SettingsError, match="reference_alpha"):
+        CameraDetectorSettings(reference_alpha=2.0)
+    with pytest.raises(SettingsError, match="offline_min_seconds"):
+        CameraDetectorSettings(offline_min_seconds=900.0, offline_max_seconds=600.0)
+    (detector,) = detectors_for(profile())
+    assert detector.topic == "ioc.camera.observations"
