@@ -1,1 +1,1 @@
-"""placeholder."""
+"""Grafana dashboards as code and their provisioning files."""

@@ -1,1 +1,1 @@
-"""placeholder."""
+"""Stream processing: the Faust worker, the detectors, the alert lifecycle and Prometheus metrics."""
