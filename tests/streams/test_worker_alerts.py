@@ -221,12 +221,12 @@ def test_two_workers_with_one_app_id_share_the_partitions(broker_address: Broker
             mine, theirs = (camera_partitions(app) for app in apps)
             return bool(mine) and bool(theirs) and not mine & theirs and mine | theirs == set(range(6))
 
-        wait_for(shared, 40, "the two workers to split the camera partitions")
+        wait_for(shared, 90, "the two workers to split the camera partitions")
         publish(broker_address, [observation(c, 3000 + 10 * i, 100.0) for c in cameras for i in range(3)])
 
         def seen() -> set[str]:
             return {c for c in cameras if c in first.states or c in second.states}
 
-        wait_for(lambda: seen() == set(cameras), 30, "every camera to be processed by one of the workers")
+        wait_for(lambda: seen() == set(cameras), 90, "every camera to be processed by one of the workers")
     assert {c for c in cameras if c in first.states} and {c for c in cameras if c in second.states}
     assert not {c for c in cameras if c in first.states} & {c for c in cameras if c in second.states}
