@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
             metrics_port=metrics_port,
             partitions=kafka.partitions,
             lifecycle=default_lifecycle_settings(),
+            log_level="error",
         )
         reader = AlertReader(address, view, print_alert)
         endpoints = load_endpoints(pick(args.endpoints, "IOCSIM_ENDPOINTS", file, "endpoints"))
