@@ -80,10 +80,9 @@ def main() -> None:
             generate = time.perf_counter() - started
             records = [(topic_of(m), encode_key(m), encode(m)) for m in messages]
             bare = _bare_loop(broker.address.bootstrap, settings, records)
+            publisher = Publisher(broker.address, settings)
             started = time.perf_counter()
-            summary = publish_run(
-                messages, Publisher(broker.address, settings), SimPacer(scenario.start, 0), sim_end=scenario.end
-            )
+            summary = publish_run(messages, publisher, SimPacer(scenario.start, 0), sim_end=scenario.end)
             publish = time.perf_counter() - started
             n = summary.acked
             assert n == len(records), f"{feed}: {n} of {len(records)} acknowledged"
