@@ -12,11 +12,11 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from iocsim.config import ConfigFile, as_float, as_int, kafka_settings, load_config_file, pick
-from iocsim.errors import ConfigError, IocsimError
+from iocsim.errors import ConfigError
 
 if TYPE_CHECKING:
     from iocsim.consumers.dispatcher import DispatchSettings
@@ -146,22 +146,3 @@ def _log_to_stderr() -> None:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO if logging.getLogger().level <= logging.INFO else logging.WARNING)
         logger.propagate = False
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``dispatch`` alone (``python -m iocsim.dispatch_command ...``), as ``iocsim dispatch`` would."""
-    parser = argparse.ArgumentParser(prog="iocsim")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["dispatch", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.handler(args)
-        return code
-    except IocsimError as exc:
-        print(f"iocsim dispatch: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -14,12 +14,11 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from iocsim.config import as_float, as_int
-from iocsim.errors import ConfigError, IocsimError
+from iocsim.errors import ConfigError
 
 if TYPE_CHECKING:
     from iocsim.consumers.receiver import ReceiverSettings
@@ -115,22 +114,3 @@ def run(args: argparse.Namespace) -> int:
 
     asyncio.run(serve())
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the receiver alone (``python -m iocsim.receiver_command ...``), as ``iocsim webhook-receiver`` would."""
-    parser = argparse.ArgumentParser(prog="iocsim")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["webhook-receiver", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        code: int = args.handler(args)
-        return code
-    except IocsimError as exc:
-        print(f"iocsim webhook-receiver: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ConfigError) else 1
-    except KeyboardInterrupt:
-        return 130
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -89,7 +89,8 @@ def test_sigkill_then_restart_delivers_every_transition_and_dedup_leaves_one_eac
         [
             sys.executable,
             "-m",
-            "iocsim.receiver_command",
+            "iocsim.cli",
+            "webhook-receiver",
             "--port",
             str(port),
             "--delay",
@@ -104,7 +105,8 @@ def test_sigkill_then_restart_delivers_every_transition_and_dedup_leaves_one_eac
     dispatch = [
         sys.executable,
         "-m",
-        "iocsim.dispatch_command",
+        "iocsim.cli",
+        "dispatch",
         "--brokers",
         broker_address.bootstrap,
         "--endpoints",

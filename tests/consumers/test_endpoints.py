@@ -99,7 +99,7 @@ def test_dispatch_command_stops_before_connecting_with_a_one_line_error(tmp_path
     path = write(tmp_path, [good(), good(name="pager", secret=None)])
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOCSIM_")}
     done = subprocess.run(
-        [sys.executable, "-m", "iocsim.dispatch_command", "--brokers", "127.0.0.1:1", "--endpoints", str(path)],
+        [sys.executable, "-m", "iocsim.cli", "dispatch", "--brokers", "127.0.0.1:1", "--endpoints", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
