@@ -1,6 +1,6 @@
 """Events per second through one stream-processing worker, against a bare aiokafka loop on the same topic.
 
-    python benchmarks/bench_worker.py [--n 200000] [--batch 500 2000 10000] [--skip-naive]
+    python benchmarks/bench_worker.py [--n 200000] [--batch 10000] [--repeat 1] [--skip-naive]
 
 One embedded broker (Tansu) is started and ``--n`` camera observations are
 published to ``ioc.camera.observations`` (6 partitions, uncompressed: aiokafka
@@ -12,15 +12,16 @@ another in this process:
 - ``faust agent per message``: a plain agent iterating message by message,
   with Faust's json or raw value serializer, with and without a table write
   per message (``--n / 5`` records);
-- ``faust worker``: the real worker (``take_events`` batches, raw
-  serializers, decode, dead letters, feed metrics, a trivial detector whose
-  table is written once per batch, the alert lifecycle; ``--n / 2`` records);
-- ``drain task``: a prototype that keeps the Faust app, its tables and the
-  same pipeline, but reads the topic with an aiokafka ``getmany`` loop run as
-  a Faust task instead of Faust's per-message stream machinery.
+- ``worker, trivial detector``: the real worker (Faust app, consumer group,
+  changelog tables, feeds read in bulk, decode, dead letters, feed metrics,
+  the alert lifecycle, commits) running one detector that only counts, so
+  the rate is the worker's own ceiling;
+- ``worker, default detectors``: the same worker with the detectors
+  ``iocsim worker`` runs, so the rate includes the camera detector's cost.
 
 Rates are measured from the first processed record to the last (startup and
-group assignment excluded). Numbers are noisy on a shared 2-core machine.
+group assignment excluded). Numbers are noisy on a shared 2-core machine:
+compare each row with the baseline measured in the same run (``--repeat``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -37,19 +39,17 @@ from typing import Any
 import faust
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from prometheus_client import CollectorRegistry
 
 from iocsim.broker import BrokerAddress, EmbeddedBroker, ensure_topics
 from iocsim.config import DEFAULT_PARTITIONS
 from iocsim.contract import CAMERA_OBSERVATIONS, CameraMetrics, CameraObservation, Envelope, decode, encode
-from iocsim.streams.agents import Publisher
-from iocsim.streams.feed_metrics import FeedMetrics
-from iocsim.streams.lifecycle import LifecycleSettings, Signal
-from iocsim.streams.metrics import WorkerMetrics
-from iocsim.streams.pipeline import TopicPipeline
+from iocsim.sim.profiles import DEFAULT_PROFILE, load_profile
+from iocsim.streams.detector import Detector
+from iocsim.streams.lifecycle import Signal
+from iocsim.streams.registry import default_detectors, default_lifecycle_settings
 from iocsim.streams.runner import BackgroundWorker, quiet_logs
 from iocsim.streams.settings import WorkerSettings
-from iocsim.streams.state import TableState, partition_of
+from iocsim.streams.state import partition_of
 
 TOPIC = CAMERA_OBSERVATIONS
 PARTITIONS = DEFAULT_PARTITIONS[TOPIC]
@@ -167,6 +167,7 @@ def settings(address: BrokerAddress, batch: int) -> WorkerSettings:
         metrics_port=free_port(),
         batch_size=batch,
         session_timeout_seconds=6.0,
+        lifecycle=default_lifecycle_settings(),
     )
 
 
@@ -185,21 +186,28 @@ def rate_of(progress: Callable[[], int], n: int, timeout: float) -> float:
     return (n - first_count) / (time.perf_counter() - first_time)
 
 
-def faust_worker(address: BrokerAddress, n: int, batch: int) -> float:
-    with BackgroundWorker(settings(address, batch), [CountingDetector()]) as running:
+def faust_worker(address: BrokerAddress, n: int, batch: int, detectors: Sequence[Detector]) -> float:
+    with BackgroundWorker(settings(address, batch), detectors) as running:
         assert running.worker is not None
         probe = running.worker.probe
         return rate_of(lambda: probe.events, n, timeout=600)
 
 
-def run_app_in_thread(build: Callable[[], tuple[faust.App, Callable[[], int]]], n: int) -> float:
+NaiveApp = tuple[faust.App, Callable[[], int]]
+
+
+def run_app_in_thread(build: Callable[[str], NaiveApp], n: int) -> float:
     """Start the app ``build`` returns on its own loop in a thread; rate until its progress reaches n."""
     holder: dict[str, Any] = {}
     ready = threading.Event()
 
     def thread() -> None:
         async def main() -> None:
-            app, progress = build()
+            with tempfile.TemporaryDirectory(prefix="bench-naive-") as data_dir:
+                await serve(data_dir)
+
+        async def serve(data_dir: str) -> None:
+            app, progress = build(data_dir)
             holder["progress"], holder["loop"], holder["stop"] = progress, asyncio.get_running_loop(), asyncio.Event()
             await app.start()
             ready.set()
@@ -218,7 +226,7 @@ def run_app_in_thread(build: Callable[[], tuple[faust.App, Callable[[], int]]], 
         worker.join(30)
 
 
-def naive_app(address: BrokerAddress, serializer: str, table_writes: bool) -> tuple[faust.App, Callable[[], int]]:
+def naive_app(address: BrokerAddress, serializer: str, table_writes: bool, data_dir: str) -> NaiveApp:
     """A plain Faust agent, message by message; ``json`` makes Faust parse values before the contract does."""
     s = settings(address, 1)
     app = faust.App(
@@ -231,6 +239,7 @@ def naive_app(address: BrokerAddress, serializer: str, table_writes: bool) -> tu
         web_bind="127.0.0.1",
         key_serializer="raw",
         value_serializer=serializer,
+        datadir=data_dir,
     )
     table = app.Table("naive", default=None, partitions=PARTITIONS)
     count = [0]
@@ -246,101 +255,44 @@ def naive_app(address: BrokerAddress, serializer: str, table_writes: bool) -> tu
     return app, lambda: count[0]
 
 
-def drain_app(address: BrokerAddress, batch: int) -> tuple[faust.App, Callable[[], int]]:
-    s = settings(address, batch)
-    app = faust.App(
-        s.app_id,
-        broker=f"kafka://{address.bootstrap}",
-        store="memory://",
-        broker_session_timeout=6,
-        broker_heartbeat_interval=1,
-        web_port=s.web_port,
-        web_bind="127.0.0.1",
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
-    metrics = WorkerMetrics(CollectorRegistry())
-    feeds = FeedMetrics(metrics, 60.0)
-    detector_table = TableState(app.Table("state", default=None, partitions=PARTITIONS, schema=schema))
-    alert_table = TableState(app.Table("alerts", default=None, partitions=PARTITIONS, schema=schema))
-    pipeline = TopicPipeline(
-        TOPIC, PARTITIONS, [(CountingDetector(), detector_table)], alert_table, LifecycleSettings(), metrics, feeds
-    )
-    pipeline.adopt(set(range(PARTITIONS)))
-    publisher = Publisher(app, s)
-    count = [0]
-
-    async def drain() -> None:
-        consumer = AIOKafkaConsumer(
-            TOPIC,
-            bootstrap_servers=address.bootstrap,
-            group_id=s.app_id + "-drain",
-            auto_offset_reset="earliest",
-            session_timeout_ms=6000,
-            heartbeat_interval_ms=1000,
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        committed = time.monotonic()
-        try:
-            while True:
-                fetched = await consumer.getmany(timeout_ms=100, max_records=batch)
-                now = time.time()
-                for tp, records in fetched.items():
-                    outcome = pipeline.process(tp.partition, records, records[-1].timestamp / 1000, now)
-                    await publisher.publish(outcome.alerts, outcome.dead_letters)
-                    count[0] += len(records)
-                if fetched and time.monotonic() - committed > 1.0:
-                    await app.producer.flush()
-                    await consumer.commit()
-                    committed = time.monotonic()
-        finally:
-            await consumer.stop()
-
-    app.task(drain)
-    return app, lambda: count[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, nargs="+", default=[500, 2000, 10_000], help="take_events sizes to try")
-    parser.add_argument("--drain-batch", type=int, default=10_000, help="getmany max_records of the drain task")
+    parser.add_argument("--batch", type=int, nargs="+", default=[10_000], help="worker batch sizes (records per fetch)")
+    parser.add_argument("--repeat", type=int, default=1, help="measure the baseline and the workers this many times")
     parser.add_argument("--skip-naive", action="store_true")
     args = parser.parse_args()
     quiet_logs("error")
     n = args.n
+    profile = load_profile(DEFAULT_PROFILE)
     with EmbeddedBroker() as broker:
         ensure_topics(broker.address, DEFAULT_PARTITIONS)
         t = time.perf_counter()
         asyncio.run(produce(broker.address, observations(n)))
         print(f"published {n:,} camera observations in {time.perf_counter() - t:.1f} s")
-        base = asyncio.run(baseline(broker.address, n))
-        rows = [("aiokafka getmany + decode (baseline)", base)]
-        if not args.skip_naive:
-            for label, serializer, writes in (
-                ("json serializer", "json", False),
-                ("raw serializer", "raw", False),
-                ("raw, table write per message", "raw", True),
-            ):
+        for run in range(args.repeat):
+            base = asyncio.run(baseline(broker.address, n))
+            rows = [("aiokafka getmany + decode (baseline)", base)]
+            if not args.skip_naive and run == 0:
+                for label, serializer, writes in (
+                    ("json serializer", "json", False),
+                    ("raw serializer", "raw", False),
+                    ("raw, table write per message", "raw", True),
+                ):
 
-                def build(s: str = serializer, w: bool = writes) -> tuple[faust.App, Callable[[], int]]:
-                    return naive_app(broker.address, s, w)
+                    def build(data_dir: str, s: str = serializer, w: bool = writes) -> NaiveApp:
+                        return naive_app(broker.address, s, w, data_dir)
 
-                rate = run_app_in_thread(build, n // 5)
-                rows.append((f"faust agent per message ({label})", rate))
-        for batch in args.batch:
-            rows.append((f"faust worker (take_events {batch})", faust_worker(broker.address, n // 2, batch)))
-        rows.append(
-            (
-                f"drain task (getmany {args.drain_batch}, same pipeline)",
-                run_app_in_thread(lambda: drain_app(broker.address, args.drain_batch), n),
-            )
-        )
-    print(f"{'path':<50} {'events/s':>10} {'vs baseline':>12}")
-    for name, rate in rows:
-        print(f"{name:<50} {rate:>10,.0f} {rate / base:>11.2f}x")
+                    rate = run_app_in_thread(build, n // 5)
+                    rows.append((f"faust agent per message ({label})", rate))
+            for batch in args.batch:
+                counting = faust_worker(broker.address, n, batch, [CountingDetector()])
+                rows.append((f"worker, trivial detector (batch {batch})", counting))
+                real = faust_worker(broker.address, n, batch, default_detectors(profile))
+                rows.append((f"worker, default detectors (batch {batch})", real))
+            print(f"run {run + 1}: {'path':<50} {'events/s':>10} {'vs baseline':>12}")
+            for name, rate in rows:
+                print(f"run {run + 1}: {name:<50} {rate:>10,.0f} {rate / base:>11.2f}x")
 
 
 if __name__ == "__main__":

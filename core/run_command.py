@@ -33,6 +33,7 @@ from iocsim.producers.simulate import Progress, publish_run
 from iocsim.sim import simulation
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.simulate_command import resolve_spec
+from iocsim.streams.feed_metrics import camera_places
 from iocsim.streams.registry import default_detectors, default_lifecycle_settings
 from iocsim.streams.runner import BackgroundWorker
 from iocsim.streams.settings import WorkerSettings
@@ -157,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             partitions=kafka.partitions,
             lifecycle=default_lifecycle_settings(),
             log_level="error",
+            camera_places=camera_places(spec.profile),
         )
         reader = AlertReader(address, view, print_alert)
         endpoints = load_endpoints(pick(args.endpoints, "IOCSIM_ENDPOINTS", file, "endpoints"))

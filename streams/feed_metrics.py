@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from iocsim import contract
-from iocsim.contract import CameraObservation, Envelope, IncidentReport, ServiceEvent
+from iocsim.contract import Alert, CameraObservation, Envelope, IncidentReport, ServiceEvent
+from iocsim.sim.profiles import Profile, load_profile
 from iocsim.streams.metrics import WorkerMetrics
 from iocsim.streams.settings import FEEDS
+
+TAMPER_KINDS = frozenset({"camera_covered", "camera_defocused", "camera_turned"})
+CAMERA_STATES = {"offline": 0.0, "online": 1.0, "tampered": 2.0}
+
+
+def camera_places(profile: Profile) -> dict[str, tuple[float, float]]:
+    """Latitude and longitude of each camera of ``profile``, for the per-camera state series."""
+    return {camera.id: (camera.lat, camera.lon) for camera in profile.cameras}
 
 
 @dataclass
@@ -32,9 +41,17 @@ class _Seen:
 class FeedMetrics:
     """Keeps the little state feed gauges need (last sight of each camera, dossier tallies)."""
 
-    def __init__(self, metrics: WorkerMetrics, camera_offline_after_seconds: float) -> None:
+    def __init__(
+        self,
+        metrics: WorkerMetrics,
+        camera_offline_after_seconds: float,
+        places: Mapping[str, tuple[float, float]] | None = None,
+    ) -> None:
+        """``places`` defaults to the cameras of the default profile, whose detectors a worker runs by default."""
         self.metrics = metrics
         self.offline_after = camera_offline_after_seconds
+        self.places = dict(places) if places is not None else camera_places(load_profile())
+        self._tampered: set[str] = set()
         self._cameras: dict[str, _Seen] = {}
         self._offices: dict[str, int] = {}
         self._dossiers: dict[str, list[int]] = {}
@@ -103,12 +120,39 @@ class FeedMetrics:
             status = "online" if stream_time - seen.event_time < self.offline_after else "offline"
             counts[(guard("district", seen.district), status)] += 1
         self.metrics.set_gauge_family(self.metrics.cameras, "cameras", counts)
+        self.metrics.set_gauge_family(
+            self.metrics.camera_state, "camera_state", self._camera_states(stream_time), remove_absent=True
+        )
+
+    def _camera_states(self, stream_time: float) -> dict[tuple[str, ...], float]:
+        guard = self.metrics.guard
+        states: dict[tuple[str, ...], float] = {}
+        for camera, seen in self._cameras.items():
+            if stream_time - seen.event_time >= self.offline_after:
+                status = "offline"
+            else:
+                status = "tampered" if camera in self._tampered else "online"
+            lat, lon = self.places.get(camera, (None, None))
+            labels = (guard("camera", camera), guard("district", seen.district), _coordinate(lat), _coordinate(lon))
+            states[labels] = max(states.get(labels, 0.0), CAMERA_STATES[status])
+        return states
+
+    def observe_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Follow camera tampering alerts (covered, defocused, turned) so the map can show those cameras apart."""
+        for alert in alerts:
+            if alert.payload.kind not in TAMPER_KINDS:
+                continue
+            if alert.payload.status == "firing":
+                self._tampered.add(alert.entity_id)
+            else:
+                self._tampered.discard(alert.entity_id)
 
     def forget(self, topic: str, partitions: Iterable[int]) -> None:
         """Drop the entities of partitions this worker no longer owns."""
         lost = set(partitions)
         if topic == contract.CAMERA_OBSERVATIONS:
             self._cameras = {k: v for k, v in self._cameras.items() if v.partition not in lost}
+            self._tampered &= self._cameras.keys()
         elif topic == contract.SERVICE_EVENTS:
             for office in [o for o, p in self._offices.items() if p in lost]:
                 del self._offices[office]
@@ -117,3 +161,7 @@ class FeedMetrics:
                 for gauge in (self.metrics.queue_length, self.metrics.dossiers_on_time):
                     with contextlib.suppress(KeyError):
                         gauge.remove(label)
+
+
+def _coordinate(value: float | None) -> str:
+    return "" if value is None else f"{value:.5f}"

@@ -105,6 +105,13 @@ class WorkerMetrics:
             ["district", "status"],
             registry=registry,
         )
+        self.camera_state = Gauge(
+            "iocsim_camera_state",
+            "Each camera's state in event time: 0 offline, 1 online, 2 tampered (covered, defocused or turned); "
+            "its coordinates ride along as labels so a map can place it.",
+            ["camera", "district", "latitude", "longitude"],
+            registry=registry,
+        )
         self.reports = Counter(
             "iocsim_reports",
             "New citizen field reports (status received).",

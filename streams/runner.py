@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import threading
 import time
@@ -41,6 +42,7 @@ async def serve(worker: Worker, stop: asyncio.Event, ready: threading.Event | No
     try:
         server, _ = serve_metrics(worker.metrics.registry, settings.metrics_host, settings.metrics_port)
     except OSError as exc:
+        remove_temporary_dir(worker)
         raise StreamsError(
             f"--metrics-port: cannot listen on {settings.metrics_host}:{settings.metrics_port}: {exc}"
         ) from exc
@@ -56,6 +58,12 @@ async def serve(worker: Worker, stop: asyncio.Event, ready: threading.Event | No
             future.cancel()
     finally:
         try:
+            await asyncio.wait_for(worker.feed_loop.stop(), settings.stop_timeout_seconds)
+        except TimeoutError:
+            log.warning("worker %s: last batch not committed (broker gone?)", settings.app_id)
+        except Exception:
+            log.exception("worker %s: error while committing the last batch", settings.app_id)
+        try:
             await asyncio.wait_for(app.stop(), settings.stop_timeout_seconds)
         except TimeoutError:
             log.warning(
@@ -65,6 +73,13 @@ async def serve(worker: Worker, stop: asyncio.Event, ready: threading.Event | No
             log.exception("worker %s: error while stopping", settings.app_id)
         server.shutdown()
         server.server_close()
+        remove_temporary_dir(worker)
+
+
+def remove_temporary_dir(worker: Worker) -> None:
+    """Faust's directory, when the worker was given none: its tables live on in the changelogs."""
+    if worker.temporary_dir is not None:
+        shutil.rmtree(worker.temporary_dir, ignore_errors=True)
 
 
 def run_worker(settings: WorkerSettings, detectors: Sequence[Detector]) -> None:

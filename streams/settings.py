@@ -8,8 +8,10 @@ keeps startup and takeover short without false evictions.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from iocsim import contract
 from iocsim.broker import BrokerAddress
@@ -24,14 +26,25 @@ INPUT_TOPICS: tuple[str, ...] = (
     contract.TRUTH,
 )
 
+DETECTED_TOPICS: tuple[str, ...] = (*INPUT_TOPICS, contract.ALERTS)
+"""Topics a detector may read: the feeds, and the alerts (re-keyed by district, see :mod:`alert_routing`)."""
+
 FEEDS: Mapping[str, str] = {
     contract.CAMERA_OBSERVATIONS: "cameras",
     contract.INCIDENT_REPORTS: "incidents",
     contract.SERVICE_EVENTS: "services",
     contract.TRUTH: "truth",
+    contract.ALERTS: "alerts",
 }
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def default_data_dir(app_id: str, environ: Mapping[str, str] | None = None) -> Path:
+    """Where a long-running worker keeps Faust's directory: the XDG state directory, never the current one."""
+    env = os.environ if environ is None else environ
+    state = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(state) / "iocsim" / app_id
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,13 @@ class WorkerSettings:
 
     ``camera_offline_after_seconds`` (assumption: 6 camera intervals of 10 s)
     is how long a camera may stay silent, in event time, before the
-    ``iocsim_cameras`` gauge counts it offline.
+    ``iocsim_cameras`` gauge counts it offline. ``batch_size`` bounds the
+    records one fetch hands to the pipelines; ``commit_interval_seconds`` how
+    often handled offsets are committed (a stop or rebalance commits too).
+    ``data_dir`` is Faust's directory; ``None`` gives each run a temporary one,
+    removed when the worker stops (its tables live in memory and changelogs).
+    ``camera_places`` (latitude, longitude per camera id) put the cameras on
+    the wall's map; ``None`` takes those of the default profile.
     """
 
     brokers: BrokerAddress
@@ -49,8 +68,9 @@ class WorkerSettings:
     web_port: int = 6066
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9465
-    batch_size: int = 2000
+    batch_size: int = 10_000
     batch_within_seconds: float = 0.1
+    commit_interval_seconds: float = 1.0
     tick_interval_seconds: float = 1.0
     session_timeout_seconds: float = 10.0
     heartbeat_interval_seconds: float = 1.0
@@ -59,6 +79,8 @@ class WorkerSettings:
     camera_offline_after_seconds: float = 60.0
     log_level: str = "warning"
     stop_timeout_seconds: float = 15.0
+    data_dir: Path | None = None
+    camera_places: Mapping[str, tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
         if not self.app_id or not self.app_id.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -73,6 +95,7 @@ class WorkerSettings:
             raise SettingsError("batch_size", "must be >= 1")
         for name in (
             "batch_within_seconds",
+            "commit_interval_seconds",
             "tick_interval_seconds",
             "camera_offline_after_seconds",
             "stop_timeout_seconds",
@@ -87,3 +110,8 @@ class WorkerSettings:
                 raise SettingsError(f"partitions.{topic}", "must be given and >= 1")
         if self.log_level not in LOG_LEVELS:
             raise SettingsError("log_level", f"{self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+    @property
+    def routed_alerts_topic(self) -> str:
+        """The internal topic alerts are re-keyed by district on, for the detectors of ``ioc.alerts``."""
+        return f"{self.app_id}-alerts-by-district"

@@ -25,6 +25,8 @@ from typing import Any
 import msgspec
 
 from iocsim.contract import ALERTS, Alert, Envelope, Evidence
+from iocsim.sim.profiles import Profile
+from iocsim.streams.detector import Detector
 from iocsim.streams.detectors.camera_state import Gate
 from iocsim.streams.errors import SettingsError, StateError
 from iocsim.streams.lifecycle import RuleTiming, Signal
@@ -81,7 +83,7 @@ class CorrelationDetector:
         self._states: dict[str, DistrictState] = {}
 
     def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
-        return {m.district for m in messages if isinstance(m, Alert) and _source_kind(m)}
+        return {m.district for m in messages if isinstance(m, Alert) and is_source(m)}
 
     def load_state(self, key: str, state: dict[str, Any]) -> None:
         try:
@@ -100,7 +102,7 @@ class CorrelationDetector:
         self._states.pop(key, None)
 
     def update(self, messages: Sequence[Envelope]) -> list[Signal]:
-        alerts = sorted((m for m in messages if isinstance(m, Alert) and _source_kind(m)), key=lambda a: a.event_time)
+        alerts = sorted((m for m in messages if isinstance(m, Alert) and is_source(m)), key=lambda a: a.event_time)
         signals: list[Signal] = []
         for alert in alerts:
             state = self._states.setdefault(alert.district, DistrictState())
@@ -174,6 +176,12 @@ class CorrelationDetector:
         return best
 
 
-def _source_kind(alert: Alert) -> bool:
+def is_source(alert: Alert) -> bool:
+    """Whether correlation reads ``alert`` (a worker routes only those to it)."""
     kind = alert.payload.kind
     return kind in BURST_KINDS or kind in ACTIVITY_KINDS
+
+
+def detectors_for(profile: Profile) -> list[Detector]:
+    """What a worker runs on ``ioc.alerts`` by default (the profile changes nothing)."""
+    return [CorrelationDetector()]

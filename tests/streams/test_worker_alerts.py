@@ -6,6 +6,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,8 +93,9 @@ def free_port() -> int:
         return port
 
 
-def settings_for(address: BrokerAddress, app_id: str) -> WorkerSettings:
+def settings_for(address: BrokerAddress, app_id: str, data_dir: Path) -> WorkerSettings:
     return WorkerSettings(
+        data_dir=data_dir,
         brokers=address,
         app_id=app_id,
         web_port=free_port(),
@@ -159,11 +161,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_dark_camera_fires_then_resolves(broker_address: BrokerAddress) -> None:
+def test_dark_camera_fires_then_resolves(broker_address: BrokerAddress, tmp_path: Path) -> None:
     camera = f"cam-{uuid.uuid4().hex[:8]}"
     key = fingerprint(RULE, camera)
     publish(broker_address, [observation(camera, 1000 + 10 * i, 110.0 if i < 3 else 5.0) for i in range(6)])
-    with BackgroundWorker(settings_for(broker_address, f"test-alerts-{uuid.uuid4().hex[:8]}"), [DarkCamera()]):
+    settings = settings_for(broker_address, f"test-alerts-{uuid.uuid4().hex[:8]}", tmp_path)
+    with BackgroundWorker(settings, [DarkCamera()]):
         fired = alerts_for(broker_address, key, lambda found: len(found) >= 1, timeout=20)
         publish(broker_address, [observation(camera, 1060 + 10 * i, 120.0) for i in range(2)])
         both = alerts_for(broker_address, key, lambda found: len(found) >= 2, timeout=10)
@@ -175,10 +178,10 @@ def test_dark_camera_fires_then_resolves(broker_address: BrokerAddress) -> None:
     assert both[0].payload.evidence.observed == 5.0 and both[0].entity_id == camera
 
 
-def test_restarted_worker_keeps_state_and_does_not_fire_twice(broker_address: BrokerAddress) -> None:
+def test_restarted_worker_keeps_state_and_does_not_fire_twice(broker_address: BrokerAddress, tmp_path: Path) -> None:
     camera = f"cam-{uuid.uuid4().hex[:8]}"
     key = fingerprint(RULE, camera)
-    settings = settings_for(broker_address, f"test-restart-{uuid.uuid4().hex[:8]}")
+    settings = settings_for(broker_address, f"test-restart-{uuid.uuid4().hex[:8]}", tmp_path)
     publish(broker_address, [observation(camera, 2000 + 10 * i, 110.0 if i < 2 else 4.0) for i in range(4)])
     first = DarkCamera()
     with BackgroundWorker(settings, [first]) as running:
@@ -202,14 +205,14 @@ def test_restarted_worker_keeps_state_and_does_not_fire_twice(broker_address: Br
     assert [(a.payload.status, a.payload.starts_at) for a in alerts] == [("firing", 2020.0), ("resolved", 2020.0)]
 
 
-def test_two_workers_with_one_app_id_share_the_partitions(broker_address: BrokerAddress) -> None:
+def test_two_workers_with_one_app_id_share_the_partitions(broker_address: BrokerAddress, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:8]
     cameras = [f"cam-{run}-{i}" for i in range(24)]
     app_id = f"test-share-{run}"
     first, second = DarkCamera(), DarkCamera()
     with (
-        BackgroundWorker(settings_for(broker_address, app_id), [first]) as one,
-        BackgroundWorker(settings_for(broker_address, app_id), [second]) as two,
+        BackgroundWorker(settings_for(broker_address, app_id, tmp_path / "one"), [first]) as one,
+        BackgroundWorker(settings_for(broker_address, app_id, tmp_path / "two"), [second]) as two,
     ):
         assert one.worker is not None and two.worker is not None
         apps = (one.worker.app, two.worker.app)

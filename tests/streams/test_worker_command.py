@@ -18,7 +18,14 @@ def parse(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("IOCSIM_BROKERS", "IOCSIM_APP_ID", "IOCSIM_WEB_PORT", "IOCSIM_METRICS_PORT", "IOCSIM_CONFIG"):
+    for name in (
+        "IOCSIM_BROKERS",
+        "IOCSIM_APP_ID",
+        "IOCSIM_WEB_PORT",
+        "IOCSIM_METRICS_PORT",
+        "IOCSIM_CONFIG",
+        "IOCSIM_DATA_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -43,3 +50,17 @@ def test_ports_must_differ_and_be_numbers() -> None:
         resolve(parse("--brokers", "h:1", "--web-port", "x"), load_config_file(None))
     with pytest.raises(ConfigError, match="metrics_port"):
         resolve(parse("--brokers", "h:1", "--web-port", "7000", "--metrics-port", "7000"), load_config_file(None))
+
+
+def test_faust_data_dir_defaults_to_the_state_directory_not_the_current_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    settings = resolve(parse("--brokers", "h:1", "--app-id", "w1"), load_config_file(None))
+    assert settings.data_dir == tmp_path / "state" / "iocsim" / "w1"
+    given = resolve(parse("--brokers", "h:1", "--data-dir", str(tmp_path / "d")), load_config_file(None))
+    assert given.data_dir == tmp_path / "d"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    fallback = resolve(parse("--brokers", "h:1"), load_config_file(None))
+    assert fallback.data_dir == tmp_path / "home" / ".local" / "state" / "iocsim" / "iocsim-worker"

@@ -10,6 +10,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -78,7 +79,7 @@ def dead_letters_keyed(address: BrokerAddress, key: bytes, count: int, timeout: 
     return found
 
 
-def test_malformed_messages_are_set_aside_and_the_worker_goes_on(broker_address: BrokerAddress) -> None:
+def test_malformed_messages_are_set_aside_and_the_worker_goes_on(broker_address: BrokerAddress, tmp_path: Path) -> None:
     office = f"hcc-{uuid.uuid4().hex[:8]}"
     good = ticket(office, 5000.0)
     wrong_type = encode(ticket(office, 4990.0)).replace(b'"queue_length":7', b'"queue_length":"seven"')
@@ -96,6 +97,7 @@ def test_malformed_messages_are_set_aside_and_the_worker_goes_on(broker_address:
         metrics_port=free_port(),
         session_timeout_seconds=6.0,
         batch_within_seconds=0.05,
+        data_dir=tmp_path,
     )
     with BackgroundWorker(settings, []) as running:
         assert running.worker is not None
