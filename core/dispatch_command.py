@@ -47,8 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--metrics-port",
-        help=f"port of /metrics on 127.0.0.1, 0 = off (env IOCSIM_DISPATCH_METRICS_PORT; "
-        f"default {DEFAULT_METRICS_PORT})",
+        help=f"port of /metrics, 0 = off (env IOCSIM_DISPATCH_METRICS_PORT; default {DEFAULT_METRICS_PORT})",
+    )
+    p.add_argument(
+        "--metrics-host",
+        help="address of /metrics (env IOCSIM_DISPATCH_METRICS_HOST; default 127.0.0.1, 0.0.0.0 in containers)",
     )
     p.add_argument("--grafana-url", help="annotate alerts in this Grafana (env IOCSIM_GRAFANA_URL)")
     p.add_argument("--grafana-token", help="Grafana service-account token (env IOCSIM_GRAFANA_TOKEN)")
@@ -113,6 +116,7 @@ def resolve(args: argparse.Namespace, file: ConfigFile) -> tuple[DispatchSetting
             "--session-timeout",
             3.0,
         ),
+        metrics_host=str(pick(args.metrics_host, "IOCSIM_DISPATCH_METRICS_HOST", own, "metrics_host", "127.0.0.1")),
         metrics_port=metrics_port or None,
         seed=None if seed is None else as_int(seed, "--seed", 0),
     )

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from iocsim.broker import connect
 from iocsim.config import ConfigFile, as_float, as_int, kafka_settings, load_config_file, pick
+from iocsim.errors import ConfigError
+from iocsim.producers.metrics import ProducerMetrics, serve_metrics
 from iocsim.producers.pacing import SimPacer
 from iocsim.producers.publisher import Publisher
 from iocsim.producers.simulate import Progress as RunProgress
@@ -58,10 +64,21 @@ def resolve_spec(args: argparse.Namespace, file: ConfigFile) -> tuple[simulation
     return spec, speed
 
 
+def resolve_metrics(args: argparse.Namespace) -> tuple[str, int]:
+    """Where to serve the simulator's /metrics: flags over environment; port 0 means no endpoint."""
+    port_text = args.metrics_port or os.environ.get("IOCSIM_SIMULATE_METRICS_PORT") or 0
+    port = as_int(port_text, "--metrics-port", minimum=0)
+    if port > 65535:
+        raise ConfigError("--metrics-port", f"{port} is not a port number")
+    host = args.metrics_host or os.environ.get("IOCSIM_SIMULATE_METRICS_HOST") or "127.0.0.1"
+    return str(host), port
+
+
 def simulate(args: argparse.Namespace) -> int:
     file = load_config_file(args.config)
     spec, speed = resolve_spec(args, file)
     kafka = kafka_settings(args.brokers, file)
+    metrics_host, metrics_port = resolve_metrics(args)
     console = Console(stderr=True, soft_wrap=True)
     scenario = spec.scenario
     start_local = ProvinceCalendar(spec.profile.calendar).local(scenario.start)
@@ -75,12 +92,29 @@ def simulate(args: argparse.Namespace) -> int:
         publisher = Publisher(address, kafka)
         pacer = SimPacer(scenario.start, speed)
         messages = simulation.events(spec)
-        if args.quiet or not sys.stderr.isatty():
-            summary = publish_run(
-                messages, publisher, pacer, sim_end=scenario.end, on_progress=_plain_progress(console, scenario)
-            )
-        else:
-            summary = _with_progress_bar(messages, publisher, pacer, scenario, console)
+        observe: Callable[[], None] = _nothing
+        metrics_server = None
+        if metrics_port:
+            metrics = ProducerMetrics(CollectorRegistry(), spec.feeds)
+            metrics_server, _ = serve_metrics(metrics.registry, metrics_host, metrics_port)
+            console.print(f"metrics: http://{metrics_host}:{metrics_port}/metrics")
+            observe = partial(metrics.observe, publisher.counts)
+
+        try:
+            if args.quiet or not sys.stderr.isatty():
+                plain = _plain_progress(console, scenario)
+
+                def report(p: RunProgress) -> None:
+                    observe()
+                    plain(p)
+
+                summary = publish_run(messages, publisher, pacer, sim_end=scenario.end, on_progress=report)
+            else:
+                summary = _with_progress_bar(messages, publisher, pacer, scenario, console, observe)
+        finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
     _print_summary(console, summary)
     return 0
 
@@ -98,7 +132,11 @@ def _plain_progress(console: Console, scenario: Scenario):  # type: ignore[no-un
     return report
 
 
-def _with_progress_bar(messages, publisher, pacer, scenario, console) -> RunSummary:  # type: ignore[no-untyped-def]
+def _nothing() -> None:
+    pass
+
+
+def _with_progress_bar(messages, publisher, pacer, scenario, console, observe) -> RunSummary:  # type: ignore[no-untyped-def]
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -112,6 +150,7 @@ def _with_progress_bar(messages, publisher, pacer, scenario, console) -> RunSumm
         task = bar.add_task("sim time", total=scenario.duration, sent=0, lag="")
 
         def report(p: RunProgress) -> None:
+            observe()
             now = time.monotonic()
             if now - last[0] < 0.2 and p.sim_time < scenario.end:
                 return
