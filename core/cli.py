@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from iocsim import __version__, dispatch_command, receiver_command
+from iocsim import __version__, dashboards_command, dispatch_command, load_command, receiver_command
 from iocsim.errors import IocsimError
 from iocsim.run_command import register as register_run
 from iocsim.score_command import register as register_score
@@ -39,6 +39,15 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="CAM_ID=PATH",
         help="feed a camera from a real video file (repeatable)",
     )
+    p.add_argument(
+        "--metrics-port",
+        help="serve published/failed counts per feed at /metrics on this port (env IOCSIM_SIMULATE_METRICS_PORT; "
+        "default: off)",
+    )
+    p.add_argument(
+        "--metrics-host",
+        help="address of /metrics (env IOCSIM_SIMULATE_METRICS_HOST; default 127.0.0.1, 0.0.0.0 in containers)",
+    )
     _common(p)
     p.set_defaults(handler=_cmd_simulate)
 
@@ -63,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_score(sub)
     dispatch_command.register(sub)
     receiver_command.register(sub)
+    dashboards_command.register(sub)
+    load_command.register(sub)
 
     b = sub.add_parser(
         "broker",

@@ -1,0 +1,1 @@
+"""Load-test harness: drive Kafka (or a webhook receiver) at a scheduled rate and measure it honestly."""
