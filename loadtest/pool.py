@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class PoolSource:
 
 @dataclass
 class Pool:
-    """Encoded messages in event-time order, with the feed of each and the run's ground truth."""
+    """Encoded messages (the merged feeds in event-time order, then any top-up of sparse feeds) and ground truth."""
 
     topics: list[str]
     keys: list[bytes | None]
@@ -101,8 +101,9 @@ def generate(source: PoolSource, on_progress: Callable[[int], None] | None = Non
             on_progress(len(times))
     if not times:
         raise LoadError("the simulation produced no feed messages for the content pool")
-    pool.event_time = np.asarray(times, dtype=np.float64)
     covered_until = times[-1]
+    _top_up_sparse_feeds(pool, times, spec, source, covered_until)
+    pool.event_time = np.asarray(times, dtype=np.float64)
     pool.truth = [contract.encode(t) for t in truths if t.payload.start <= covered_until]
     pool.meta = {
         "scenario": scenario.name,
@@ -113,6 +114,35 @@ def generate(source: PoolSource, on_progress: Callable[[int], None] | None = Non
         "sim_end": float(covered_until),
     }
     return pool
+
+
+def _top_up_sparse_feeds(
+    pool: Pool, times: list[float], spec: simulation.SimulationSpec, source: PoolSource, covered_until: float
+) -> None:
+    """Give every feed some content of its own, continuing its simulation past the pool's end.
+
+    Cameras make most of a province's messages, so the first ``max_events`` of the merged feeds hold only a
+    handful of field reports or queue events; a stage offering one of those feeds would cycle through them.
+    The extra messages come after the merged run, in that feed's own time order (the ``all`` mix keeps the
+    simulation's proportions over the merged part, which comes first).
+    """
+    wanted = min(1_000, source.max_events // (2 * max(len(source.feeds), 1)))
+    for feed in source.feeds:
+        have = sum(1 for f in pool.feed if f == feed)
+        if have >= wanted:
+            continue
+        for message in simulation.events(replace(spec, feeds=(feed,))):
+            if isinstance(message, contract.TruthEvent) or message.event_time <= covered_until:
+                continue
+            topic = contract.topic_of(message)
+            pool.topics.append(topic)
+            pool.keys.append(contract.encode_key(message))
+            pool.values.append(contract.encode(message))
+            pool.feed.append(FEED_OF_TOPIC[topic])
+            times.append(message.event_time)
+            have += 1
+            if have >= wanted:
+                break
 
 
 def save(pool: Pool, path: Path) -> None:

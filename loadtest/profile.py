@@ -3,25 +3,66 @@
 A stage says how many events per second the harness offers to one feed (or to ``all`` feeds mixed in the
 simulation's own proportions) over a stretch of time. Stages of a feed follow one another unless a stage
 gives ``start``; ``scale`` multiplies every rate, so a profile written for Điện Biên's traffic can be
-replayed at ×20 with the same shape.
+replayed at ×20 with the same shape. A ``province`` stage needs no rate at all: it offers the province's own
+simulated day (see ``daily_traffic``), from a local clock time and sped up, times ``scale``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from iocsim.loadtest.daily_traffic import DAY_S, daily_traffic, representative_day
 from iocsim.loadtest.errors import ProfileError
 from iocsim.sim.errors import SimError
-from iocsim.sim.scenario import parse_duration
+from iocsim.sim.profiles import DEFAULT_PROFILE, load_profile
+from iocsim.sim.scenario import clean_scenario, load_scenario, parse_duration
 from iocsim.sim.simulation import FEEDS
 
-STAGE_KINDS = ("constant", "ramp", "step", "spike", "soak")
+STAGE_KINDS = ("constant", "ramp", "step", "spike", "soak", "province")
 ALL_FEEDS = "all"
-_STAGE_KEYS = {"kind", "feed", "start", "duration", "rate", "to_rate", "steps", "spike_at", "spike_duration"}
+_STAGE_KEYS = {
+    "kind",
+    "feed",
+    "start",
+    "duration",
+    "rate",
+    "to_rate",
+    "steps",
+    "spike_at",
+    "spike_duration",
+    "start_at",
+    "speed",
+    "date",
+}
+_PROVINCE_KEYS = {"start_at", "speed", "date"}
+_RATE_KEYS = ("rate", "to_rate", "steps", "spike_at", "spike_duration")
+MAX_PROVINCE_DAYS = 31
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+@dataclass(frozen=True)
+class ProvinceDay:
+    """Where a province stage runs through the simulated day, and the shape of its rate.
+
+    ``shape`` holds (offset_s, duration_s, factor) pieces in wall seconds from the stage's start; a piece's
+    rate is the stage's ``rate`` (its mean) times ``factor``, so scaling the stage keeps the shape exactly.
+    """
+
+    province: str
+    date: str
+    start_at_s: float
+    speed: float
+    shape: tuple[tuple[float, float, float], ...]
+
+
 _PROFILE_KEYS = {"name", "scale", "feed", "scenario", "seed", "stages", "thresholds", "description"}
 
 
@@ -32,6 +73,7 @@ class Stage:
     constant, soak: ``rate`` throughout (a soak is a long constant stage, named for its report).
     ramp: linear from ``rate`` to ``to_rate``. step: ``steps`` equal stairs from ``rate`` to ``to_rate``.
     spike: ``rate``, with ``to_rate`` from ``spike_at_s`` for ``spike_s`` seconds.
+    province: the province's simulated day (``day``), ``rate`` being its mean over the stage.
     """
 
     kind: str
@@ -43,6 +85,7 @@ class Stage:
     steps: int | None = None
     spike_at_s: float | None = None
     spike_s: float | None = None
+    day: ProvinceDay | None = None
 
     @property
     def end_s(self) -> float:
@@ -53,6 +96,8 @@ class Stage:
         s, d, r = self.start_s, self.duration_s, self.rate
         if self.kind in ("constant", "soak"):
             return [(s, d, r, r)]
+        if self.day is not None:
+            return [(s + offset, length, r * factor, r * factor) for offset, length, factor in self.day.shape]
         to = self.to_rate if self.to_rate is not None else r
         if self.kind == "ramp":
             return [(s, d, r, to)]
@@ -67,7 +112,7 @@ class Stage:
         return [p for p in pieces if p[1] > 0]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        stage = {
             "kind": self.kind,
             "feed": self.feed,
             "start_s": self.start_s,
@@ -78,6 +123,16 @@ class Stage:
             "spike_at_s": self.spike_at_s,
             "spike_s": self.spike_s,
         }
+        if self.day is not None:
+            seconds = round(self.day.start_at_s)
+            stage.update(
+                province=self.day.province,
+                date=self.day.date,
+                start_at=f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+                speed=self.day.speed,
+                peak_rate=max((self.rate * factor for _, _, factor in self.day.shape), default=0.0),
+            )
+        return stage
 
 
 @dataclass(frozen=True)
@@ -131,22 +186,24 @@ def parse_profile(data: Any, default_name: str = "profile") -> LoadProfile:
         raise ProfileError(unknown[0], f"unknown profile key; expected one of {', '.join(sorted(_PROFILE_KEYS))}")
     scale = _positive(data.get("scale", 1.0), "scale")
     default_feed = _feed(data.get("feed", ALL_FEEDS), "feed")
+    seed = data.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ProfileError("seed", f"{seed!r} is not a non-negative integer")
+    scenario = data.get("scenario")
+    province = _province_source(None if scenario is None else str(scenario), seed)
     raw_stages = data.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise ProfileError("stages", "must be a non-empty list of stages")
     stages: list[Stage] = []
     next_start: dict[str, float] = {}
     for i, raw in enumerate(raw_stages):
-        stage = _stage(raw, f"stages[{i}]", default_feed, next_start)
-        next_start[stage.feed] = stage.end_s
-        stages.append(stage)
+        feed, made = _stage(raw, f"stages[{i}]", default_feed, next_start, province)
+        for stage in made:
+            next_start[stage.feed] = next_start[feed] = stage.end_s
+            stages.append(stage)
     thresholds = data.get("thresholds") or []
     if not isinstance(thresholds, list) or not all(isinstance(t, str) for t in thresholds):
         raise ProfileError("thresholds", "must be a list of expressions such as 'lost == 0'")
-    seed = data.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise ProfileError("seed", f"{seed!r} is not a non-negative integer")
-    scenario = data.get("scenario")
     unscaled = LoadProfile(
         name=str(data.get("name") or default_name),
         stages=tuple(stages),
@@ -167,7 +224,33 @@ def constant_profile(rate: float, duration: str | float, feed: str = ALL_FEEDS, 
     return LoadProfile(name=f"constant {rate:g}/s", stages=(stage,)).with_scale(_positive(scale, "--scale"))
 
 
-def _stage(raw: Any, where: str, default_feed: str, next_start: dict[str, float]) -> Stage:
+ProvinceSource = Callable[[], tuple[str, int, dt.date]]
+"""The province (profile name or path), seed and representative day that province stages simulate."""
+
+
+def _province_source(scenario_name: str | None, seed: int | None) -> ProvinceSource:
+    """Looked up on first use only: loading the scenario and simulating its day is for province stages."""
+    found: list[tuple[str, int, dt.date]] = []
+
+    def source() -> tuple[str, int, dt.date]:
+        if not found:
+            try:
+                scenario = load_scenario(scenario_name) if scenario_name else clean_scenario(DAY_S)
+                province = scenario.profile or DEFAULT_PROFILE
+                day = representative_day(scenario, load_profile(province))
+            except SimError as exc:
+                raise ProfileError("scenario", exc.reason) from exc
+            chosen = seed if seed is not None else (scenario.seed if scenario.seed is not None else 1)
+            found.append((province, chosen, day))
+        return found[0]
+
+    return source
+
+
+def _stage(
+    raw: Any, where: str, default_feed: str, next_start: dict[str, float], province: ProvinceSource
+) -> tuple[str, list[Stage]]:
+    """The stage's feed as written, and the stages it makes (a province stage on ``all`` makes one per feed)."""
     if not isinstance(raw, dict):
         raise ProfileError(where, "must be a mapping such as {kind: constant, rate: 1000, duration: 60s}")
     unknown = sorted(set(raw) - _STAGE_KEYS)
@@ -183,6 +266,11 @@ def _stage(raw: Any, where: str, default_feed: str, next_start: dict[str, float]
     if duration <= 0:
         raise ProfileError(f"{where}.duration", "must be positive")
     start = _duration(raw["start"], f"{where}.start") if "start" in raw else next_start.get(feed, 0.0)
+    if kind == "province":
+        return feed, _province_stages(raw, where, feed, start, duration, province)
+    extra = sorted(_PROVINCE_KEYS & set(raw))
+    if extra:
+        raise ProfileError(f"{where}.{extra[0]}", f"only a province stage runs through the simulated day, not {kind}")
     rate = _rate(raw.get("rate"), f"{where}.rate")
     to_rate = None
     if kind in ("ramp", "step", "spike"):
@@ -200,7 +288,59 @@ def _stage(raw: Any, where: str, default_feed: str, next_start: dict[str, float]
         spike_s = _duration(raw.get("spike_duration", duration - spike_at), f"{where}.spike_duration")
         if spike_at >= duration or spike_s <= 0:
             raise ProfileError(f"{where}.spike_at", "the spike must start and last within the stage")
-    return Stage(kind, feed, start, duration, rate, to_rate, steps, spike_at, spike_s)
+    return feed, [Stage(kind, feed, start, duration, rate, to_rate, steps, spike_at, spike_s)]
+
+
+def _province_stages(
+    raw: dict[str, Any], where: str, feed: str, start: float, duration: float, province: ProvinceSource
+) -> list[Stage]:
+    """One stage per feed, each offering speed × the feed's day rate at ``start_at + speed × t``."""
+    given = [key for key in _RATE_KEYS if key in raw]
+    if given:
+        raise ProfileError(
+            f"{where}.{given[0]}", "a province stage takes its rates from the province's day; use scale to multiply"
+        )
+    start_at = _clock(raw.get("start_at", "00:00"), f"{where}.start_at")
+    speed = _positive(raw.get("speed", 1.0), f"{where}.speed")
+    if not math.isfinite(speed) or speed * duration > MAX_PROVINCE_DAYS * DAY_S:
+        raise ProfileError(
+            f"{where}.speed", f"speed × duration must cover at most {MAX_PROVINCE_DAYS} simulated days, got {speed}"
+        )
+    name, seed, representative = province()
+    date = _date(raw["date"], f"{where}.date") if "date" in raw else representative
+    try:
+        traffic = daily_traffic(name, seed, date)
+    except SimError as exc:
+        raise ProfileError(f"{where}.date", exc.reason) from exc
+    stages = []
+    for each in traffic.feeds_of(feed):
+        pieces = traffic.pieces(each, start_at, speed, duration)
+        mean = sum(length * rate for _, length, rate in pieces) / duration
+        shape = tuple((offset, length, rate / mean if mean > 0 else 0.0) for offset, length, rate in pieces)
+        day = ProvinceDay(traffic.province, date.isoformat(), start_at, speed, shape)
+        stages.append(Stage("province", each, start, duration, mean, day=day))
+    return stages
+
+
+def _clock(value: Any, where: str) -> float:
+    """Seconds after local midnight from ``"07:00"`` or ``"07:00:30"``."""
+    match = _CLOCK.match(value) if isinstance(value, str) else None
+    if match is None:
+        hint = " (quote it: YAML reads an unquoted 11:00 as the number 660)" if isinstance(value, int) else ""
+        raise ProfileError(where, f"{value!r} is not a local clock time HH:MM{hint}")
+    hours, minutes, seconds = (int(group) if group else 0 for group in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def _date(value: Any, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ProfileError(where, f"{value!r} is not a day YYYY-MM-DD")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ProfileError(where, f"{value!r} is not a day YYYY-MM-DD") from None
 
 
 def _feed(value: Any, where: str) -> str:
@@ -238,4 +378,13 @@ def _positive(value: Any, where: str) -> float:
     return number
 
 
-__all__ = ["ALL_FEEDS", "STAGE_KINDS", "LoadProfile", "Stage", "constant_profile", "load_profile_file", "parse_profile"]
+__all__ = [
+    "ALL_FEEDS",
+    "STAGE_KINDS",
+    "LoadProfile",
+    "ProvinceDay",
+    "Stage",
+    "constant_profile",
+    "load_profile_file",
+    "parse_profile",
+]
