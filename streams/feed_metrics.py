@@ -30,6 +30,8 @@ def camera_places(profile: Profile) -> dict[str, tuple[float, float]]:
     """Latitude and longitude of each camera of ``profile``, for the per-camera state series."""
     return {camera.id: (camera.lat, camera.lon) for camera in profile.cameras}
 
+_FEED_TOPICS = frozenset((contract.CAMERA_OBSERVATIONS, contract.INCIDENT_REPORTS, contract.SERVICE_EVENTS))
+
 
 @dataclass
 class _Seen:
@@ -57,8 +59,8 @@ class FeedMetrics:
         self._dossiers: dict[str, list[int]] = {}
 
     def observe(self, topic: str, partition: int, messages: Sequence[Envelope]) -> None:
-        """Account for a batch of valid messages read from one partition of ``topic``."""
-        if not messages:
+        """Account for a batch of valid messages read from one partition of ``topic`` (the three feeds only)."""
+        if not messages or topic not in _FEED_TOPICS:
             return
         self.metrics.events_processed.labels(FEEDS.get(topic, topic)).inc(len(messages))
         if topic == contract.CAMERA_OBSERVATIONS:
