@@ -91,12 +91,7 @@ def generate(source: PoolSource, on_progress: Callable[[int], None] | None = Non
             continue
         if len(pool.values) >= source.max_events:
             break
-        topic = contract.topic_of(message)
-        pool.topics.append(topic)
-        pool.keys.append(contract.encode_key(message))
-        pool.values.append(contract.encode(message))
-        pool.feed.append(FEED_OF_TOPIC[topic])
-        times.append(message.event_time)
+        _append(pool, times, message)
         if on_progress is not None and len(times) % 500 == 0:
             on_progress(len(times))
     if not times:
@@ -114,6 +109,15 @@ def generate(source: PoolSource, on_progress: Callable[[int], None] | None = Non
         "sim_end": float(covered_until),
     }
     return pool
+
+
+def _append(pool: Pool, times: list[float], message: contract.Envelope) -> None:
+    topic = contract.topic_of(message)
+    pool.topics.append(topic)
+    pool.keys.append(contract.encode_key(message))
+    pool.values.append(contract.encode(message))
+    pool.feed.append(FEED_OF_TOPIC[topic])
+    times.append(message.event_time)
 
 
 def _top_up_sparse_feeds(
@@ -134,12 +138,7 @@ def _top_up_sparse_feeds(
         for message in simulation.events(replace(spec, feeds=(feed,))):
             if isinstance(message, contract.TruthEvent) or message.event_time <= covered_until:
                 continue
-            topic = contract.topic_of(message)
-            pool.topics.append(topic)
-            pool.keys.append(contract.encode_key(message))
-            pool.values.append(contract.encode(message))
-            pool.feed.append(FEED_OF_TOPIC[topic])
-            times.append(message.event_time)
+            _append(pool, times, message)
             have += 1
             if have >= wanted:
                 break
