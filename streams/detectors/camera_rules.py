@@ -12,7 +12,11 @@ Activity compares blobs and motion with the larger of the short-term level
 and the level learned for the local hour, so a crowd is both a jump and
 unusual for the hour; at night, in a scene that is normally empty then, a
 CUSUM of blobs tells loitering people from a passer-by. Nothing is learned
-from clips under suspicion (a crowd, or a CUSUM above zero).
+from clips under suspicion (a crowd, or a CUSUM above zero), so a scene
+counts as empty only once its short-term level has stayed low for a while
+(``peak``, which falls slowly): a square emptying late in the evening has
+quiet minutes between its last passers-by, and a level frozen in one of them
+would take the next few for loiterers.
 """
 
 from __future__ import annotations
@@ -139,13 +143,15 @@ def judge_activity(
     crowd_m = max(s.crowd_motion_ratio * (1 + expected_m) - 1, expected_m + s.crowd_motion_floor)
     a.recent = [*a.recent, [xb, xm]][-s.crowd_median_of :]
     mb, mm = (statistics.median(values) for values in zip(*a.recent, strict=True))
+    a.busy = a.busy + 1 if expected_b >= s.crowd_min_expected_blobs else 0
     if a.crowd:
         a.crowd = _above_half_way(mb, expected_b, crowd_b) and _above_half_way(mm, expected_m, crowd_m)
     else:
-        warm = a.seen >= s.activity_warmup_observations and expected_b >= s.crowd_min_expected_blobs
+        warm = a.seen >= s.activity_warmup_observations and a.busy >= s.crowd_busy_observations
         a.crowd = warm and mb >= math.log1p(crowd_b) and mm >= math.log1p(crowd_m)
+    a.peak = max(a.blobs, a.peak - s.empty_decay)
     usual = math.expm1(max(a.blobs, bucket[0]) if learned else a.blobs)
-    empty = normally_empty_prior(state.scene, int(hour)) and usual <= s.empty_blobs
+    empty = normally_empty_prior(state.scene, int(hour)) and max(usual, math.expm1(a.peak)) <= s.empty_blobs
     if empty:
         step = min(blobs, s.intrusion_cap) - s.intrusion_allowance
         a.score = min(1.5 * s.intrusion_limit, max(0.0, a.score + step))

@@ -40,9 +40,14 @@ class CameraDetectorSettings:
     Offline: a camera's link drops in bursts whose lengths look geometric
     (assumed mean 2 minutes until learned), so the chance that an ordinary
     drop lasts longer than ``offline_outage_multiple`` mean outages is about
-    ``exp(-multiple)`` (6.5: ~0.15 %). The silence limit is clamped to
-    [``offline_min_seconds``, ``offline_max_seconds``]; the upper bound keeps
-    a quarter-hour outage detectable.
+    ``exp(-multiple)``. Links of 85–97 % availability drop 20 to 100 times a
+    day, so the multiple must be large: 9 (~0.012 %) gives under one false
+    alarm per hundred camera-days on the worst links, where 6.5 gave about
+    one per ten. The mean is learned slowly (``outage_alpha``): from a few
+    drops it can come out at half the true mean, and the limit with it.
+    The silence limit is clamped to [``offline_min_seconds``,
+    ``offline_max_seconds``]; the upper bound keeps a 20-minute outage
+    detectable. Shorter outages cannot be told from ordinary drops.
 
     Tamper: ``reference_alpha`` is the weight of each healthy observation in
     the short-term reference (about 3 minutes at 10-s intervals: dawn and
@@ -68,21 +73,28 @@ class CameraDetectorSettings:
     is judged only where at least ``crowd_min_expected_blobs`` are expected:
     from a near-empty scene, a few people arriving at once (an office
     opening, the first market stalls at dawn) jump as much as a crowd does,
-    and at night the intrusion rule covers activity.
+    and at night the intrusion rule covers activity. The expectation must
+    also have stood at that level for ``crowd_busy_observations`` in a row:
+    when a scene fills at once (a commune office opening at 7:30, fog
+    lifting off a busy street), the short-term level takes minutes to catch
+    up, and on a camera's first day no level for the hour covers the gap.
 
     Night intrusion: a CUSUM of blobs per clip (each clip adds
     ``min(blobs, intrusion_cap) - intrusion_allowance``) while the scene is
     normally empty; it fires at ``intrusion_limit``. A lone passer-by (one
-    blob for a few clips) stays below it; people loitering do not.
+    blob for a few clips) stays below it; people loitering do not. Normally
+    empty also needs the short-term level's recent peak at most
+    ``empty_blobs``; the peak falls by ``empty_decay`` (log1p blobs) per
+    observation, about half an hour from a few people in view to empty.
     """
 
     interval_prior_seconds: float = 10.0
     gap_memory: int = 15
     outage_prior_seconds: float = 120.0
-    outage_alpha: float = 0.2
-    offline_outage_multiple: float = 6.5
+    outage_alpha: float = 0.05
+    offline_outage_multiple: float = 9.0
     offline_min_seconds: float = 180.0
-    offline_max_seconds: float = 840.0
+    offline_max_seconds: float = 1200.0
     warmup_observations: int = 3
     reference_alpha: float = 0.05
     anomaly_alpha: float = 0.1
@@ -96,6 +108,7 @@ class CameraDetectorSettings:
     tamper_relearn_seconds: float = 6 * 3600.0
     activity_warmup_observations: int = 30
     crowd_min_expected_blobs: float = 2.5
+    crowd_busy_observations: int = 60
     crowd_median_of: int = 5
     activity_alpha: float = 0.06
     activity_max_step: float = 0.5
@@ -106,6 +119,7 @@ class CameraDetectorSettings:
     crowd_motion_ratio: float = 2.2
     crowd_motion_floor: float = 4.0
     empty_blobs: float = 0.3
+    empty_decay: float = 0.006
     intrusion_allowance: float = 0.7
     intrusion_cap: float = 2.0
     intrusion_limit: float = 3.5

@@ -76,10 +76,16 @@ class Tamper(msgspec.Struct, kw_only=True):
 
 
 class Activity(msgspec.Struct, kw_only=True):
-    """Short-term and per-local-hour levels of log1p(blobs) and log1p(motion per mille)."""
+    """Short-term and per-local-hour levels of log1p(blobs) and log1p(motion per mille).
+
+    ``peak`` is the short-term blob level's recent maximum, falling by a fixed step per observation;
+    ``busy`` counts the observations in a row at which the scene was expected to hold a crowd's minimum.
+    """
 
     seen: int = 0
+    busy: int = 0
     blobs: float = 0.0
+    peak: float = 0.0
     motion: float = 0.0
     hours: list[list[float]] = msgspec.field(default_factory=lambda: [[0.0, 0.0, 0.0] for _ in range(HOURS)])
     recent: list[list[float]] = msgspec.field(default_factory=list)

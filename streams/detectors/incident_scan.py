@@ -149,6 +149,10 @@ class ScanDetector:
         """(district, commune) of a signal about ``key``."""
         raise NotImplementedError
 
+    def shared(self, key: str, category: int, t: float) -> bool:
+        """Whether an excess of ``category`` at ``key`` is part of a wider one, and so not this rule's to start."""
+        return False
+
     # --- the Detector protocol ------------------------------------------------
 
     def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
@@ -248,7 +252,11 @@ class ScanDetector:
     def _evaluate(self, key: str, state: ScanState, t: float, candidates: set[int], may_start: bool) -> Signal | None:
         """Judge the alarming categories, the one just reported and the one last spoken of."""
         verdicts = {k: self.judge(key, state, k, t) for k in sorted(candidates | {state.focus})}
-        state.alarms = {k for k, v in verdicts.items() if (v.holds if k in state.alarms else v.alarm and may_start)}
+        state.alarms = {
+            k
+            for k, v in verdicts.items()
+            if (v.holds if k in state.alarms else v.alarm and may_start and not self.shared(key, k, t))
+        }
         if state.alarms:
             state.focus = min(state.alarms, key=lambda k: (verdicts[k].p_value, k))
             self._exclude(state, t)

@@ -143,6 +143,12 @@ class IncidentDetectorSettings:
     1e-4 per commune-day measured on simulated rainy-season weeks). Two
     reports in a commune within the quarter-hour then suffice for a rare
     category, never one.
+    A burst does not start while the rest of the commune's district sent at
+    least ``shared_min_count`` reports of the category within
+    ``shared_window_seconds`` (the surge detector's longest window), a count
+    improbable at ``shared_p_value``: that is a surge. The level is loose on
+    purpose: a surge is recognised from its first few reports, and a true
+    burst elsewhere in the district at the same time is rare.
     ``heartbeat_seconds`` (5 min) re-sends an active condition well inside the
     lifecycle's 15-minute staleness; a cleared condition is re-sent for
     ``quiet_seconds`` so that a lifecycle waiting ``resolve_after_seconds`` sees
@@ -156,6 +162,9 @@ class IncidentDetectorSettings:
 
     burst: ScanSettings = ScanSettings((900.0, 1800.0, 3600.0), 1e-6, 2)
     surge: ScanSettings = ScanSettings((3600.0, 7200.0), 1e-6, 3)
+    shared_window_seconds: float = 7200.0
+    shared_min_count: int = 2
+    shared_p_value: float = 1e-3
     learning: LearningSettings = field(default_factory=LearningSettings)
     heartbeat_seconds: float = 300.0
     quiet_seconds: float = 3600.0
@@ -169,5 +178,7 @@ class IncidentDetectorSettings:
                 raise SettingsError(name, "must be > 0")
         if self.quiet_seconds < 0:
             raise SettingsError("quiet_seconds", "must be >= 0")
-        if self.retention_seconds < max(self.burst.longest, self.surge.longest):
+        if self.shared_window_seconds <= 0 or self.shared_min_count < 1 or not 0.0 < self.shared_p_value < 1.0:
+            raise SettingsError("shared_p_value", "needs shared_window_seconds > 0, shared_min_count >= 1, p in (0, 1)")
+        if self.retention_seconds < max(self.burst.longest, self.surge.longest, self.shared_window_seconds):
             raise SettingsError("retention_seconds", "must cover the longest window")

@@ -18,9 +18,10 @@ from iocsim.contract import IncidentReport, Severity
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detector import Detector
 from iocsim.streams.detectors.incident_overdue import OverdueDetector
-from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX, FloatArray
+from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX, FloatArray, LearnedRates
 from iocsim.streams.detectors.incident_scan import ScanDetector, ScanState
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings
+from iocsim.streams.detectors.incident_stats import poisson_sf
 
 __all__ = [
     "BurstDetector",
@@ -40,6 +41,15 @@ class BurstDetector(ScanDetector):
     The alert is per commune (one place to send a team to); its evidence
     names the most improbable category. A burst of natural-disaster reports
     is critical, any other burst a warning.
+
+    A burst is one commune's excess. When the rest of its district also
+    reports the category improbably often (``shared_*`` settings), the excess
+    is a district-wide surge, the surge detector's to report, and no burst
+    starts: otherwise every commune that happens to send two of a surge's
+    reports close together would page as a burst of its own. The rest of the
+    district is read from the states of the communes this detector holds, so
+    a worker sharing the partitions with others sees only its own communes
+    and suppresses less.
     """
 
     name = "incident-bursts"
@@ -65,6 +75,23 @@ class BurstDetector(ScanDetector):
 
     def place(self, key: str, state: ScanState) -> tuple[str, str | None]:
         return self.prior.district_of.get(key, state.district), key
+
+    def shared(self, key: str, category: int, t: float) -> bool:
+        district = self.prior.district_of.get(key)
+        if district is None:
+            return False
+        s = self.settings
+        start = t - s.shared_window_seconds
+        count = 0
+        for commune, state in self._states.items():
+            if commune != key and self.prior.district_of.get(commune) == district:
+                count += sum(1 for _, _, k, _ in state.between(start, t) if k == category)
+        if count < s.shared_min_count:
+            return False
+        rest = self.prior.district(district)[category] - self.prior.commune(key)[category]
+        base = float(rest * self.model.season(t)[category])
+        (expected,) = self.model.expected(LearnedRates(since=t, ref=t), base, category, t, [s.shared_window_seconds])
+        return poisson_sf(count, expected) < s.shared_p_value
 
 
 class SurgeDetector(ScanDetector):

@@ -89,10 +89,16 @@ def upper_threshold(mean: float, shape: float, level: float) -> int:
 
 def lower_threshold(mean: float, shape: float, level: float) -> int:
     """The largest count ``k`` with ``P(X <= k) < level`` (-1 when even zero is not improbable)."""
-    k = math.floor(mean)
-    while k >= 0 and nb_cdf(k, mean, shape) >= level:
-        k -= 1
-    return k
+    low, high = -1, math.floor(mean) + 1
+    if nb_cdf(high - 1, mean, shape) < level:
+        return high - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if nb_cdf(middle, mean, shape) < level:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def binom_sf(k: int, n: int, p: float) -> float:

@@ -35,10 +35,10 @@ TAMPER_CAMERAS = ("TC-02", "MA-07", "DBD-10", "TC-12", "MN-03")
 NIGHT = """
 name: night
 start: 2025-05-14T01:30:00+07:00
-duration: 40m
+duration: 45m
 anomalies:
   - {kind: night_intrusion, entity: TC-08, start: 15m, duration: 10m}
-  - {kind: camera_offline, entity: TC-07, start: 5m, duration: 18m}
+  - {kind: camera_offline, entity: TC-07, start: 5m, duration: 25m}
 """
 NIGHT_CAMERAS = ("TC-08", "TC-07", "MA-04")
 
@@ -130,12 +130,20 @@ def test_night_intrusion_and_long_outage_are_detected_and_resolved() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known false positives on a clean day: crowd at the first morning's school drop-off, night "
-    "intrusion by late passers-by on squares",
-    strict=False,
+@pytest.mark.parametrize(
+    "seed",
+    [
+        8,
+        pytest.param(
+            9,
+            marks=pytest.mark.xfail(
+                reason="known false positives at TC-11 (school gate): a night intrusion by passers-by at 3 h, "
+                "and a crowd at the first school drop-off as the fog lifts at 7 h and the blobs it hid appear at once",
+                strict=True,
+            ),
+        ),
+    ],
 )
-@pytest.mark.parametrize("seed", [8])
 def test_a_clean_day_with_weather_and_link_drops_raises_nothing(seed: int) -> None:
     signals = run(CameraDetector(profile()), by_time(observations(CLEAN_DAY, seed, CLEAN_CAMERAS)))
     assert alerts_of(signals) == []
@@ -208,11 +216,13 @@ def test_silence_is_offline_only_past_the_limit() -> None:
     detector = CameraDetector(profile())
     run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(20)])
     last = T0 + 190
-    assert detector.tick(last + 600) == []
-    raised = detector.tick(last + 800)
+    settings = CameraDetectorSettings()
+    limit = settings.offline_outage_multiple * settings.outage_prior_seconds
+    assert detector.tick(last + limit - 20) == []
+    raised = detector.tick(last + limit + 20)
     assert [(s.rule, s.active, s.severity) for s in raised] == [("cameras.offline", True, "warning")]
-    assert detector.tick(last + 805) == []
-    cleared = detector.update([observation("TC-02", last + 900)])
+    assert detector.tick(last + limit + 25) == []
+    cleared = detector.update([observation("TC-02", last + limit + 100)])
     assert ("cameras.offline", False) in [(s.rule, s.active) for s in cleared]
 
 

@@ -1,0 +1,467 @@
+"""Detection quality on randomized scenarios: precision, recall, F1 and time to detect per anomaly kind.
+
+Every seed draws its own scenarios: which camera, commune, district or office
+an anomaly hits, when (in hours where the anomaly can be seen at all, see
+below), for how long and how strong. The simulated events go straight into
+the worker's default detectors (``iocsim.streams.registry``) and the alert
+lifecycle with the worker's timings, batch by batch with a tick after every
+batch, as a worker does; no broker. Alerts are scored against the ground
+truth with :mod:`iocsim.consumers.scoring`, as ``iocsim score`` does.
+
+Keep tuning and evaluation apart: tune on ``--seeds 1-20``, report on the
+default ``--seeds 1001-1030``. Clean runs (the same kind of scenarios without
+anomalies) give the false-alarm rate per entity-day.
+
+Where anomalies are placed (an anomaly nobody could see is not a detector's miss):
+- cameras: each anomaly on its own camera, simulated from an hour before it
+  (the detector's warm-up) to 15 minutes after; tamper and offline at any
+  hour; offline for 25 to 60 minutes (the links drop for minutes many times
+  a day, so a shorter outage cannot be told from an ordinary drop); a crowd
+  where and when the scene normally holds a few people at least (by the
+  simulator's activity curves); a night intrusion between 23 h and 2 h, when
+  every scene type is normally empty.
+- field reports: three days; bursts and surges start in the waking day
+  (6–21 h), when people report.
+- public services: Monday to Thursday; closures and surges in office
+  hours of a workday, portal outages between 8 and 20 h (at night almost
+  no submission is due, so an outage is invisible for hours), a backlog
+  over one to two days.
+
+Camera cases simulate one camera, so the clock the detectors are ticked at is
+the batch time, as the other cameras would move a real worker's watermark.
+
+    python benchmarks/eval_detection.py                     # evaluation seeds
+    python benchmarks/eval_detection.py --seeds 1-20        # tuning seeds
+    python benchmarks/eval_detection.py --feeds services --json out.json
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import pickle
+import random
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from iocsim.consumers.scoring import Score, render_text, score
+from iocsim.contract import INCIDENT_CATEGORIES, Alert, Envelope, TruthEvent
+from iocsim.sim.calendar import ProvinceCalendar
+from iocsim.sim.cameras.activity import expected_counts
+from iocsim.sim.cameras.feed import CameraSettings
+from iocsim.sim.profiles import Camera, Profile, load_profile
+from iocsim.sim.scenario import PORTAL, Anomaly, Scenario, WeatherSpell
+from iocsim.sim.simulation import SimulationSpec, events
+from iocsim.streams.detector import Detector
+from iocsim.streams.lifecycle import AlertLifecycle
+from iocsim.streams.registry import default_detectors, default_lifecycle_settings
+
+ZONE = dt.timezone(dt.timedelta(hours=7))
+FEED_TOPICS = {
+    "cameras": "ioc.camera.observations",
+    "incidents": "ioc.incidents.reports",
+    "services": "ioc.services.events",
+}
+CAMERA_KINDS = ("camera_offline", "camera_covered", "camera_defocused", "camera_turned", "crowd", "night_intrusion")
+CAMERA_WARMUP = 3600.0
+CAMERA_TAIL = 900.0
+BATCH_SECONDS = {"cameras": 10.0, "incidents": 60.0, "services": 60.0}
+GOALS = {"cameras": 60.0, "queues": 60.0, "incidents": 900.0}
+GOAL_OF_KIND = {
+    **dict.fromkeys(CAMERA_KINDS, "cameras"),
+    "counter_closure": "queues",
+    "queue_surge": "queues",
+    "incident_burst": "incidents",
+    "category_surge": "incidents",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One simulation run: a feed, a scenario, a seed (and for cameras, which ones)."""
+
+    feed: str
+    scenario: Scenario
+    seed: int
+    cameras: tuple[str, ...] | None = None
+    clean: bool = False
+
+    def entity_days(self, profile: Profile) -> float:
+        days = self.scenario.duration / 86400.0
+        if self.feed == "cameras":
+            return days * len(self.cameras or ())
+        if self.feed == "incidents":
+            return days * len(profile.commune_by_id)
+        return days * (len(profile.offices) + 1)
+
+
+@dataclass
+class Outcome:
+    truths: list[TruthEvent] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+# --- scenario drawing ----------------------------------------------------------------
+
+
+def _day(rng: random.Random, weekday: int | None = None) -> dt.datetime:
+    """Midnight of a random day of 2025 (on ``weekday`` if given)."""
+    day = dt.date(2025, 1, 6) + dt.timedelta(days=rng.randrange(0, 350))
+    if weekday is not None:
+        day -= dt.timedelta(days=day.weekday() - weekday)
+    return dt.datetime.combine(day, dt.time(), ZONE)
+
+
+def _weather(rng: random.Random, districts: Sequence[str], start: float, end: float) -> tuple[WeatherSpell, ...]:
+    spells = []
+    for district in districts:
+        if rng.random() < 0.3:
+            condition: Literal["rain", "fog"] = "rain" if rng.random() < 0.5 else "fog"
+            at = rng.uniform(start, end)
+            spells.append(
+                WeatherSpell(
+                    condition, at, at + rng.uniform(1800, 4 * 3600), frozenset({district}), rng.uniform(0.4, 1)
+                )
+            )
+    return tuple(spells)
+
+
+def camera_cases(profile: Profile, seed: int) -> list[Case]:
+    rng = random.Random(f"cameras-{seed}")
+    calendar = ProvinceCalendar(profile.calendar)
+    cameras = rng.sample(profile.cameras, len(CAMERA_KINDS))
+    cases = []
+    for kind, camera in zip(CAMERA_KINDS, cameras, strict=True):
+        day = _day(rng)
+        if kind == "crowd":
+            camera, hour = _busy(rng, profile, calendar, day)
+        elif kind == "night_intrusion":
+            hour = rng.uniform(23.0, 26.0)
+        else:
+            hour = rng.uniform(0.0, 24.0)
+        start = day.timestamp() + hour * 3600.0
+        short, usual = rng.uniform(600, 1200), rng.uniform(900, 2400)
+        length = {"night_intrusion": short, "camera_offline": 1500 + (usual - 900) * 1.4}.get(kind, usual)
+        params: dict[str, float | str] = {"multiplier": round(rng.uniform(4.0, 8.0), 1)} if kind == "crowd" else {}
+        anomaly = Anomaly(kind, camera.id, start, start + length, params)
+        t0, t1 = start - CAMERA_WARMUP, start + length + CAMERA_TAIL
+        scenario = Scenario(
+            f"eval-{kind}-{seed}", t0, t1, anomalies=(anomaly,), weather_spells=_weather(rng, [camera.district], t0, t1)
+        )
+        cases.append(Case("cameras", scenario, seed, (camera.id,)))
+    return cases
+
+
+def _busy(rng: random.Random, profile: Profile, calendar: ProvinceCalendar, day: dt.datetime) -> tuple[Camera, float]:
+    """A camera and hour where the scene normally holds at least three people and vehicles."""
+    workday = calendar.is_workday(day.date())
+    while True:
+        camera = rng.choice(profile.cameras)
+        hour = rng.uniform(6.0, 21.0)
+        if sum(expected_counts(camera.scene, hour, workday).values()) >= 3.0:
+            return camera, hour
+
+
+def clean_camera_cases(profile: Profile, seed: int, cameras: int) -> list[Case]:
+    rng = random.Random(f"clean-cameras-{seed}")
+    chosen = rng.sample(profile.cameras, cameras)
+    day = _day(rng).timestamp()
+    weather = _weather(rng, sorted({c.district for c in chosen}), day, day + 86400.0)
+    scenario = Scenario(f"clean-cameras-{seed}", day, day + 86400.0, weather_spells=weather)
+    return [Case("cameras", scenario, seed, tuple(c.id for c in chosen), clean=True)]
+
+
+def incident_case(profile: Profile, seed: int, clean: bool = False) -> Case:
+    rng = random.Random(f"incidents-{seed}")
+    t0 = _day(rng).timestamp()
+    communes = sorted(profile.commune_by_id)
+    anomalies = []
+    for _ in range(2):
+        start = t0 + 86400.0 * rng.randrange(1, 3) + 3600.0 * rng.uniform(6.0, 20.0)
+        params: dict[str, float | str] = {
+            "category": rng.choice(INCIDENT_CATEGORIES),
+            "min_per_hour": round(rng.uniform(8.0, 14.0), 1),
+        }
+        anomalies.append(
+            Anomaly("incident_burst", rng.choice(communes), start, start + rng.uniform(2700, 7200), params)
+        )
+    start = t0 + 86400.0 * rng.randrange(1, 3) + 3600.0 * rng.uniform(6.0, 19.0)
+    params = {
+        "category": rng.choice(INCIDENT_CATEGORIES),
+        "multiplier": round(rng.uniform(4.0, 8.0), 1),
+        "min_per_hour": round(rng.uniform(8.0, 14.0), 1),
+    }
+    district = rng.choice(sorted(profile.district_by_id))
+    anomalies.append(Anomaly("category_surge", district, start, start + rng.uniform(3600, 3 * 3600), params))
+    rain = _weather(rng, sorted(profile.district_by_id), t0, t0 + 3 * 86400.0)
+    name = f"{'clean-' if clean else ''}eval-incidents-{seed}"
+    return Case(
+        "incidents",
+        Scenario(name, t0, t0 + 3 * 86400.0, weather_spells=rain, anomalies=() if clean else tuple(anomalies)),
+        seed,
+        clean=clean,
+    )
+
+
+def service_case(profile: Profile, seed: int, clean: bool = False) -> Case:
+    rng = random.Random(f"services-{seed}")
+    calendar = ProvinceCalendar(profile.calendar)
+    monday = _day(rng, weekday=0)
+    while not all(calendar.office_sessions((monday + dt.timedelta(days=d)).date()) for d in range(1, 4)):
+        monday = _day(rng, weekday=0)  # a holiday week: office hours are what these anomalies need
+    t0 = monday.timestamp()
+    offices = rng.sample([o.id for o in profile.offices], 3)
+
+    def office_time(length: float) -> float:
+        while True:
+            day = (monday + dt.timedelta(days=rng.randrange(1, 4))).date()
+            sessions = calendar.office_sessions(day)
+            if sessions:
+                open_at, close_at = rng.choice(sessions)
+                if close_at - open_at > 1800:
+                    return rng.uniform(open_at, max(open_at, close_at - min(length, 3600.0)))
+
+    anomalies = []
+    length = rng.uniform(1800, 5400)
+    at = office_time(length)
+    anomalies.append(Anomaly("counter_closure", offices[0], at, at + length, {"counters_open": 0}))
+    length = rng.uniform(2700, 7200)
+    at = office_time(length)
+    anomalies.append(Anomaly("queue_surge", offices[1], at, at + length, {"multiplier": round(rng.uniform(3, 5), 1)}))
+    at = t0 + 86400.0 * rng.randrange(1, 4) + 3600.0 * rng.uniform(8.0, 19.0)
+    anomalies.append(Anomaly("portal_outage", PORTAL, at, at + rng.uniform(1800, 7200)))
+    at = t0 + 86400.0 + 3600.0 * rng.uniform(0, 12)
+    target = rng.choice([offices[2], PORTAL])
+    anomalies.append(
+        Anomaly(
+            "processing_backlog",
+            target,
+            at,
+            at + rng.uniform(86400, 2 * 86400),
+            {"slowdown": round(rng.uniform(3, 5), 1)},
+        )
+    )
+    name = f"{'clean-' if clean else ''}eval-services-{seed}"
+    return Case(
+        "services", Scenario(name, t0, t0 + 4 * 86400.0, anomalies=() if clean else tuple(anomalies)), seed, clean=clean
+    )
+
+
+# --- running -------------------------------------------------------------------------
+
+
+def _sim_fingerprint() -> str:
+    """A hash of the simulator's sources, so a cache never serves events of an older model."""
+    import iocsim.sim as sim_package
+
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(sim_package.__file__).parent
+    for path in sorted(root.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".json", ".npz") and path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def simulate(case: Case, profile: Profile, cache: Path | None) -> list[Envelope]:
+    spec = SimulationSpec(
+        profile, case.scenario, case.seed, feeds=(case.feed,), cameras=CameraSettings(camera_ids=case.cameras)
+    )
+    if cache is None:
+        return list(events(spec))
+    key = hashlib.blake2b(repr((case.feed, case.scenario, case.seed, case.cameras)).encode(), digest_size=12)
+    path = cache / f"{_sim_fingerprint()}-{key.hexdigest()}.pickle"
+    if path.exists():
+        loaded: list[Envelope] = pickle.loads(path.read_bytes())
+        return loaded
+    produced = list(events(spec))
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pickle.dumps(produced))
+    return produced
+
+
+def detect(feed: str, messages: Sequence[Envelope], profile: Profile, end: float) -> list[Alert]:
+    """The alert transitions the worker's default detectors give, batch by batch with a tick after each."""
+    topic = FEED_TOPICS[feed]
+    detectors: list[Detector] = [d for d in default_detectors(profile) if d.topic == topic]
+    lifecycle = AlertLifecycle(default_lifecycle_settings())
+    step = BATCH_SECONDS[feed]
+    alerts: list[Alert] = []
+    i, n = 0, len(messages)
+    t = messages[0].event_time if messages else end
+    while t < end + step:
+        t += step
+        j = i
+        while j < n and messages[j].event_time < t:
+            j += 1
+        batch = messages[i:j]
+        i = j
+        for detector in detectors:
+            signals = detector.update(batch) if batch else []
+            signals += detector.tick(t)
+            if signals:
+                alerts.extend(lifecycle.process(signals))
+        alerts.extend(lifecycle.expire(t))
+    return alerts
+
+
+def run_case(case: Case, cache: Path | None) -> Outcome:
+    began = time.process_time()
+    profile = load_profile()
+    everything = simulate(case, profile, cache)
+    truths = [m for m in everything if isinstance(m, TruthEvent)]
+    messages = [m for m in everything if not isinstance(m, TruthEvent)]
+    alerts = detect(case.feed, messages, profile, case.scenario.end)
+    return Outcome(truths, alerts, time.process_time() - began)
+
+
+# --- reporting -----------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    injected: Score
+    clean_alerts: dict[str, int]
+    entity_days: dict[str, float]
+    seeds: list[int]
+    seconds: float
+
+    def as_dict(self) -> dict[str, object]:
+        kinds = self.injected.as_dict()
+        clean = {
+            feed: {
+                "entity_days": round(days, 2),
+                "alerts": self.clean_alerts.get(feed, 0),
+                "alerts_per_entity_day": self.clean_alerts.get(feed, 0) / days if days else None,
+            }
+            for feed, days in self.entity_days.items()
+        }
+        goals = {}
+        for k in self.injected.kinds:
+            goal = GOAL_OF_KIND.get(k.kind)
+            median = k.detect_percentile(50)
+            goals[k.kind] = {
+                "f1_goal_met": k.f1 is not None and k.f1 >= 0.95,
+                "ttd_goal_s": GOALS[goal] if goal else None,
+                "ttd_goal_met": None if goal is None or median is None else median <= GOALS[goal],
+            }
+        return {"seeds": self.seeds, "injected": kinds, "goals": goals, "clean": clean, "cpu_seconds": self.seconds}
+
+
+def render(result: Result) -> str:
+    lines = [f"seeds {result.seeds[0]}–{result.seeds[-1]} ({len(result.seeds)}), cpu {result.seconds:.0f} s", ""]
+    lines.append(render_text(result.injected))
+    lines.append("")
+    lines.append("goals: F1 >= 0.95; TTD median <= 60 s (cameras, queues), <= 900 s (report bursts and surges)")
+    for k in result.injected.kinds:
+        goal = GOAL_OF_KIND.get(k.kind)
+        median = k.detect_percentile(50)
+        f1_ok = "ok" if k.f1 is not None and k.f1 >= 0.95 else "MISSED"
+        ttd = "-" if goal is None or median is None else ("ok" if median <= GOALS[goal] else "MISSED")
+        lines.append(f"  {k.kind:<20} F1 {f1_ok:<7} TTD {ttd}")
+    lines.append("")
+    lines.append("clean runs (no anomaly injected):")
+    for feed, days in result.entity_days.items():
+        count = result.clean_alerts.get(feed, 0)
+        unit = {"cameras": "camera", "incidents": "commune", "services": "office"}[feed]
+        lines.append(f"  {feed:<10} {count:>4} alerts over {days:8.1f} {unit}-days = {count / days:.4f} per {unit}-day")
+    return "\n".join(lines)
+
+
+def parse_seeds(text: str) -> list[int]:
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            seeds.extend(range(int(lo), int(hi or lo) + 1))
+        except ValueError:
+            raise SystemExit(f"--seeds: {text!r} is not like 1001-1030 or 1,2,5") from None
+    return seeds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="1001-1030", help="evaluation seeds (tune on 1-20): 1001-1030 or 1,2,5")
+    parser.add_argument("--feeds", default="cameras,incidents,services", help="which feeds to evaluate")
+    parser.add_argument("--clean-cameras", type=int, default=2, help="cameras per seed in the clean camera day")
+    parser.add_argument("--clean-camera-seeds", type=int, default=4, help="how many seeds get a clean camera day")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (simulation dominates)")
+    parser.add_argument("--cache", type=Path, default=None, help="keep simulated events here between runs")
+    parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON")
+    args = parser.parse_args(argv)
+    seeds = parse_seeds(args.seeds)
+    feeds = [f.strip() for f in args.feeds.split(",") if f.strip()]
+    unknown = sorted(set(feeds) - set(FEED_TOPICS))
+    if unknown:
+        parser.error(f"--feeds: unknown {unknown}; choose from {', '.join(FEED_TOPICS)}")
+    profile = load_profile()
+    cases: list[Case] = []
+    for seed in seeds:
+        if "cameras" in feeds:
+            cases += camera_cases(profile, seed)
+        if "incidents" in feeds:
+            cases += [incident_case(profile, seed), incident_case(profile, seed, clean=True)]
+        if "services" in feeds:
+            cases += [service_case(profile, seed), service_case(profile, seed, clean=True)]
+    if "cameras" in feeds:
+        for seed in seeds[: args.clean_camera_seeds]:
+            cases += clean_camera_cases(profile, seed, args.clean_cameras)
+    began = time.monotonic()
+    outcomes = _run_all(cases, args.cache, args.jobs)
+    truths: list[TruthEvent] = []
+    alerts: list[Alert] = []
+    clean_alerts: dict[str, int] = {}
+    entity_days: dict[str, float] = {}
+    for case, outcome in zip(cases, outcomes, strict=True):
+        if case.clean:
+            entity_days[case.feed] = entity_days.get(case.feed, 0.0) + case.entity_days(profile)
+            firing = sum(1 for a in outcome.alerts if a.payload.status == "firing" and a.payload.kind in _scored())
+            clean_alerts[case.feed] = clean_alerts.get(case.feed, 0) + firing
+        else:
+            truths += outcome.truths
+            alerts += outcome.alerts
+    result = Result(score(truths, alerts), clean_alerts, entity_days, seeds, sum(o.seconds for o in outcomes))
+    print(render(result))
+    print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
+    if args.json is not None:
+        args.json.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    return 0
+
+
+def _scored() -> frozenset[str]:
+    from iocsim.contract import ANOMALY_KINDS
+
+    return frozenset(ANOMALY_KINDS)
+
+
+def _run_all(cases: Sequence[Case], cache: Path | None, jobs: int) -> list[Outcome]:
+    done: list[Outcome] = []
+    if jobs <= 1:
+        for i, case in enumerate(cases, 1):
+            done.append(run_case(case, cache))
+            _progress(i, len(cases))
+        return done
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, outcome in enumerate(pool.map(run_case, cases, [cache] * len(cases)), 1):
+            done.append(outcome)
+            _progress(i, len(cases))
+    return done
+
+
+def _progress(i: int, total: int) -> None:
+    print(f"\r{i}/{total} runs", end="" if i < total else "\n", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
