@@ -30,6 +30,7 @@ def camera_places(profile: Profile) -> dict[str, tuple[float, float]]:
     """Latitude and longitude of each camera of ``profile``, for the per-camera state series."""
     return {camera.id: (camera.lat, camera.lon) for camera in profile.cameras}
 
+
 _FEED_TOPICS = frozenset((contract.CAMERA_OBSERVATIONS, contract.INCIDENT_REPORTS, contract.SERVICE_EVENTS))
 
 
