@@ -22,8 +22,8 @@ would take the next few for loiterers.
 from __future__ import annotations
 
 import math
-import statistics
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from iocsim.contract import CameraMetrics
 from iocsim.streams.detectors.camera_settings import (
@@ -38,15 +38,51 @@ from iocsim.streams.detectors.camera_settings import (
 from iocsim.streams.detectors.camera_state import HOURS, Activity, CameraState, Condition, Tamper
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a rule's condition holds on one observation, with its evidence."""
+class Verdict(NamedTuple):
+    """Whether a rule's condition holds on one observation, with its evidence.
+
+    A named tuple, not a dataclass: six are made per observation and almost all
+    are dropped unseen by the gates, so they should cost as little as a tuple.
+    """
 
     rule: str
     active: bool
     observed: float
     baseline: float
     threshold: float
+
+
+def larger(a: float, b: float) -> float:
+    """``max(a, b)``, ties and all, at the cost of one comparison.
+
+    On CPython 3.11 the built-in ``max`` and ``min`` parse their arguments as a
+    general iterable call, which made them a large share of each observation's
+    cost here; these keep the built-ins' results exactly (the first argument
+    wins a tie), so no verdict depends on which is used.
+    """
+    return b if b > a else a
+
+
+def smaller(a: float, b: float) -> float:
+    """``min(a, b)``, ties and all (see :func:`larger`)."""
+    return b if b < a else a
+
+
+def clamp(x: float, low: float, high: float) -> float:
+    """``min(max(x, low), high)`` (see :func:`larger`)."""
+    x = low if low > x else x
+    return high if high < x else x
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of a short non-empty list, as :func:`statistics.median` gives it.
+
+    The lists here hold a handful of numbers, for which the general function's
+    checks and conversions cost more than the sort itself.
+    """
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _ew(level: float, value: float, alpha: float) -> float:
@@ -80,7 +116,7 @@ def judge_tamper(state: Tamper, m: CameraMetrics, t: float, s: CameraDetectorSet
         steady = abs(lb - state.previous) <= math.log1p(s.defocus_brightness_tolerance)
         sudden = state.previous_sharpness - ls >= defocus_s
         defocused = warm and not covered and blurrier >= defocus_s and sudden and steady
-    turn_at = max(s.turned_min_px, s.turned_baseline_multiple * state.displacement)
+    turn_at = larger(s.turned_min_px, s.turned_baseline_multiple * state.displacement)
     if state.turned.active:
         turned = d >= turn_at / 2 and response >= s.turned_min_response / 2
     else:
@@ -95,11 +131,11 @@ def judge_tamper(state: Tamper, m: CameraMetrics, t: float, s: CameraDetectorSet
         Verdict(TURNED_RULE, turned, d, state.displacement, turn_at),
     ]
     if not state.any_active():
-        alpha = max(s.reference_alpha, 1 / (state.seen + 1))
+        alpha = larger(s.reference_alpha, 1 / (state.seen + 1))
         state.brightness = _ew(state.brightness, lb, alpha)
         state.sharpness = _ew(state.sharpness, ls, alpha)
         if response >= s.turned_min_response:
-            state.displacement = _ew(state.displacement, min(d, turn_at), alpha)
+            state.displacement = _ew(state.displacement, smaller(d, turn_at), alpha)
     state.previous, state.previous_sharpness = lb, ls
     state.seen += 1
     return verdicts
@@ -137,24 +173,25 @@ def judge_activity(
         a.blobs, a.motion = xb, xm
     bucket = a.hours[int(hour) % HOURS]
     learned = bucket[2] >= s.hour_min_samples
-    expected_b = math.expm1(max(a.blobs, bucket[0]) if learned else a.blobs)
-    expected_m = math.expm1(max(a.motion, bucket[1]) if learned else a.motion)
-    crowd_b = max(s.crowd_blob_ratio * (1 + expected_b) - 1, expected_b + s.crowd_blob_floor)
-    crowd_m = max(s.crowd_motion_ratio * (1 + expected_m) - 1, expected_m + s.crowd_motion_floor)
-    a.recent = [*a.recent, [xb, xm]][-s.crowd_median_of :]
-    mb, mm = (statistics.median(values) for values in zip(*a.recent, strict=True))
+    expected_b = math.expm1(larger(a.blobs, bucket[0]) if learned else a.blobs)
+    expected_m = math.expm1(larger(a.motion, bucket[1]) if learned else a.motion)
+    crowd_b = larger(s.crowd_blob_ratio * (1 + expected_b) - 1, expected_b + s.crowd_blob_floor)
+    crowd_m = larger(s.crowd_motion_ratio * (1 + expected_m) - 1, expected_m + s.crowd_motion_floor)
+    a.recent.append([xb, xm])
+    del a.recent[: -s.crowd_median_of]
+    recent_b, recent_m = zip(*a.recent, strict=True)
+    mb, mm = median(recent_b), median(recent_m)
     a.busy = a.busy + 1 if expected_b >= s.crowd_min_expected_blobs else 0
     if a.crowd:
         a.crowd = _above_half_way(mb, expected_b, crowd_b) and _above_half_way(mm, expected_m, crowd_m)
     else:
         warm = a.seen >= s.activity_warmup_observations and a.busy >= s.crowd_busy_observations
         a.crowd = warm and mb >= math.log1p(crowd_b) and mm >= math.log1p(crowd_m)
-    a.peak = max(a.blobs, a.peak - s.empty_decay)
-    usual = math.expm1(max(a.blobs, bucket[0]) if learned else a.blobs)
-    empty = normally_empty_prior(state.scene, int(hour)) and max(usual, math.expm1(a.peak)) <= s.empty_blobs
+    a.peak = larger(a.blobs, a.peak - s.empty_decay)
+    empty = normally_empty_prior(state.scene, int(hour)) and larger(expected_b, math.expm1(a.peak)) <= s.empty_blobs
     if empty:
-        step = min(blobs, s.intrusion_cap) - s.intrusion_allowance
-        a.score = min(1.5 * s.intrusion_limit, max(0.0, a.score + step))
+        step = smaller(blobs, s.intrusion_cap) - s.intrusion_allowance
+        a.score = smaller(1.5 * s.intrusion_limit, larger(0.0, a.score + step))
     else:
         a.score = 0.0
     a.intrusion = empty and a.score >= (s.intrusion_limit / 2 if a.intrusion else s.intrusion_limit)
@@ -163,7 +200,7 @@ def judge_activity(
     a.seen += 1
     return [
         Verdict(CROWD_RULE, a.crowd, math.expm1(mb), expected_b, crowd_b),
-        Verdict(INTRUSION_RULE, a.intrusion, blobs, usual, s.intrusion_allowance),
+        Verdict(INTRUSION_RULE, a.intrusion, blobs, expected_b, s.intrusion_allowance),
     ]
 
 
@@ -175,13 +212,13 @@ def _above_half_way(x: float, usual: float, limit: float) -> bool:
 
 def _learn(a: Activity, bucket: list[float], xb: float, xm: float, s: CameraDetectorSettings) -> None:
     """Short-term and hourly levels; each step is clipped so that a one-clip burst barely moves them."""
-    step, alpha = s.activity_max_step, max(s.activity_alpha, 1 / (a.seen + 1))
-    a.blobs = _ew(a.blobs, min(max(xb, a.blobs - step), a.blobs + step), alpha)
-    a.motion = _ew(a.motion, min(max(xm, a.motion - step), a.motion + step), alpha)
-    count = min(bucket[2] + 1, float(s.hour_memory))
+    step, alpha = s.activity_max_step, larger(s.activity_alpha, 1 / (a.seen + 1))
+    a.blobs = _ew(a.blobs, clamp(xb, a.blobs - step, a.blobs + step), alpha)
+    a.motion = _ew(a.motion, clamp(xm, a.motion - step, a.motion + step), alpha)
+    count = smaller(bucket[2] + 1, float(s.hour_memory))
     if bucket[2] >= s.hour_min_samples:
-        xb = min(max(xb, bucket[0] - step), bucket[0] + step)
-        xm = min(max(xm, bucket[1] - step), bucket[1] + step)
+        xb = clamp(xb, bucket[0] - step, bucket[0] + step)
+        xm = clamp(xm, bucket[1] - step, bucket[1] + step)
     bucket[0] += (xb - bucket[0]) / count
     bucket[1] += (xm - bucket[1]) / count
     bucket[2] = count

@@ -25,7 +25,6 @@ gives the silence (s) against the camera's interval and the silence limit.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,7 +32,7 @@ from iocsim.contract import CAMERA_OBSERVATIONS, AlertKind, CameraObservation, E
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detector import Detector
-from iocsim.streams.detectors.camera_rules import Verdict, judge_activity, judge_tamper
+from iocsim.streams.detectors.camera_rules import Verdict, judge_activity, judge_tamper, larger, median, smaller
 from iocsim.streams.detectors.camera_settings import (
     CAMERA_RULES,
     COVERED_RULE,
@@ -113,12 +112,13 @@ class CameraDetector:
             state = self._states[key]
             if state.last is None or event_time <= state.last:
                 continue
-            silence, limit = event_time - state.last, self._silence_limit(state)
+            interval = self._interval(state)
+            silence, limit = event_time - state.last, self._silence_limit(state, interval)
             if silence > limit:
                 state.offline = True
             gate = state.gate(OFFLINE_RULE)
-            if state.offline and gate.offer(event_time, True, self.settings.quiet_seconds, self._interval(state)):
-                verdict = Verdict(OFFLINE_RULE, True, silence, self._interval(state), limit)
+            if state.offline and gate.offer(event_time, True, self.settings.quiet_seconds, interval):
+                verdict = Verdict(OFFLINE_RULE, True, silence, interval, limit)
                 signals.append(self._signal(key, state, verdict, event_time, None))
         return signals
 
@@ -136,11 +136,8 @@ class CameraDetector:
         if state.last is not None:
             verdicts.append(self._back_online(state, t))
         state.last = t
-        tamper = judge_tamper(state.tamper, o.payload, t, s)
-        blind = state.tamper.covered.active or state.tamper.turned.active or state.tamper.defocused.active
-        hour = self.calendar.hour(t)
-        verdicts.extend(tamper)
-        verdicts.extend(judge_activity(state, o.payload, hour, s, blind))
+        verdicts.extend(judge_tamper(state.tamper, o.payload, t, s))
+        verdicts.extend(judge_activity(state, o.payload, self.calendar.hour(t), s, state.tamper.any_active()))
         signals = []
         for verdict in verdicts:
             if state.gate(verdict.rule).offer(t, verdict.active, s.quiet_seconds):
@@ -151,23 +148,26 @@ class CameraDetector:
         """Learn the interval and ordinary outage lengths from the gap before ``t``; clear the offline verdict."""
         assert state.last is not None
         gap = t - state.last
-        interval, limit = self._interval(state), self._silence_limit(state)
-        state.gaps = [*state.gaps, gap][-self.settings.gap_memory :]
+        interval = self._interval(state)
+        limit = self._silence_limit(state, interval)
+        state.gaps.append(gap)
+        del state.gaps[: -self.settings.gap_memory]
         if gap > 1.5 * interval and not state.offline:
-            outage = min(gap - interval, limit)
+            outage = smaller(gap - interval, limit)
             prior = state.outage if state.outage is not None else self.settings.outage_prior_seconds
             state.outage = prior + self.settings.outage_alpha * (outage - prior)
         state.offline = False
         return Verdict(OFFLINE_RULE, False, gap, interval, limit)
 
     def _interval(self, state: CameraState) -> float:
-        return statistics.median(state.gaps) if state.gaps else self.settings.interval_prior_seconds
+        return median(state.gaps) if state.gaps else self.settings.interval_prior_seconds
 
-    def _silence_limit(self, state: CameraState) -> float:
+    def _silence_limit(self, state: CameraState, interval: float) -> float:
+        """How long a silence may last before the camera counts as offline; ``interval`` is :meth:`_interval`."""
         s = self.settings
         outage = state.outage if state.outage is not None else s.outage_prior_seconds
         limit = s.offline_outage_multiple * outage
-        return min(s.offline_max_seconds, max(s.offline_min_seconds, limit, 3 * self._interval(state)))
+        return smaller(s.offline_max_seconds, larger(larger(s.offline_min_seconds, limit), 3 * interval))
 
     def _signal(self, key: str, state: CameraState, v: Verdict, t: float, snapshot: str | None) -> Signal:
         kind, severity, summary = _RULES[v.rule]
