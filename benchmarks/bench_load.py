@@ -5,7 +5,8 @@
 
 All loops send the same recorded messages (field reports and service events) to the same fresh embedded
 broker in the same run. Harness: open-model sender, one process, offered 1.5 × the raw rate (so it sends
-as fast as it can); confluent raw: ``produce`` in a loop, no callback; kafka-python raw: ``send`` in a
+as fast as it can), latency bookkeeping on, with and without the sequence markers of ``--verify``;
+confluent raw: ``produce`` in a loop, no callback; kafka-python raw: ``send`` in a
 loop. Rates count acknowledged messages over the time from the first send to the last acknowledgement.
 Latency added: the broker is paused for a known 1.0 s; the worst latency minus 1.0 s is what harness,
 client and broker add on top of the stall. Memory: the harness process's RSS during a soak.
@@ -17,6 +18,7 @@ import argparse
 import threading
 import time
 
+import numpy as np
 from confluent_kafka import Producer
 from kafka import KafkaProducer
 
@@ -35,8 +37,9 @@ def _rss_mib() -> float:
     raise RuntimeError("no VmRSS")
 
 
-def harness_rate(bootstrap: str, pool: Pool, seconds: float, offered: float) -> float:
-    outcome = run_kafka(KafkaRunSettings(profile=constant_profile(offered, seconds), bootstrap=bootstrap), pool)
+def harness_rate(bootstrap: str, pool: Pool, seconds: float, offered: float, marked: bool = False) -> float:
+    profile = constant_profile(offered, seconds)
+    outcome = run_kafka(KafkaRunSettings(profile=profile, bootstrap=bootstrap, mark_sequence=marked), pool)
     return outcome.acked / (outcome.finished_at - outcome.started_at)
 
 
@@ -102,20 +105,44 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each rate measurement")
     parser.add_argument("--soak-seconds", type=float, default=20.0)
     parser.add_argument("--soak-rate", type=float, default=5000.0)
+    parser.add_argument("--repeat", type=int, default=3, help="rate measurements (the median ratio is reported)")
+    parser.add_argument("--soak-only", action="store_true", help="skip the rate and added-latency measurements")
     args = parser.parse_args()
     pool = generate(PoolSource(scenario="services", feeds=("incidents", "services"), max_events=5000))
+    if not args.soak_only:
+        rates(pool, args.seconds, args.repeat)
+    soak(pool, args.soak_seconds, args.soak_rate)
+
+
+def rates(pool: Pool, seconds: float, repeat: int) -> None:
     with EmbeddedBroker() as broker:
         ensure_topics(broker.address, DEFAULT_PARTITIONS)
         bootstrap = broker.address.bootstrap
         confluent_rate(bootstrap, pool, 20_000)  # warm the broker up
-        confluent = confluent_rate(bootstrap, pool, int(200_000 * args.seconds))
-        harness = harness_rate(bootstrap, pool, args.seconds, offered=1.5 * confluent)
-        kafka_python = kafka_python_rate(bootstrap, pool, 30_000)
+        ratios, marked_ratios = [], []
+        for attempt in range(1, repeat + 1):
+            confluent = confluent_rate(bootstrap, pool, int(200_000 * seconds))
+            harness = harness_rate(bootstrap, pool, seconds, offered=1.5 * confluent)
+            marked = harness_rate(bootstrap, pool, seconds, offered=1.5 * confluent, marked=True)
+            ratios.append(harness / confluent)
+            marked_ratios.append(marked / confluent)
+            print(
+                f"[{attempt}/{repeat}] highest rate, one process: harness {harness:,.0f}/s, with --verify markers "
+                f"{marked:,.0f}/s, confluent-kafka raw {confluent:,.0f}/s ({100 * harness / confluent:.0f} %, "
+                f"{100 * marked / confluent:.0f} %)",
+                flush=True,
+            )
         print(
-            f"highest rate, one process: harness {harness:,.0f}/s, confluent-kafka raw {confluent:,.0f}/s "
-            f"({100 * harness / confluent:.0f} %), kafka-python raw {kafka_python:,.0f}/s"
+            f"median of {repeat}: harness {100 * float(np.median(ratios)):.0f} % of confluent-kafka raw, "
+            f"with --verify markers {100 * float(np.median(marked_ratios)):.0f} %"
         )
+        kafka_python = kafka_python_rate(bootstrap, pool, 30_000)
+        print(f"kafka-python raw {kafka_python:,.0f}/s")
         print(f"latency added on top of a known 1.0 s broker stall (worst event): {added_latency(broker, pool):.1f} ms")
+
+
+def soak(pool: Pool, seconds: float, rate: float) -> None:
+    """RSS once a second during the run; the slope is fitted over all but the first quarter (warm-up)."""
     with EmbeddedBroker() as broker:
         ensure_topics(broker.address, DEFAULT_PARTITIONS)
         before = _rss_mib()
@@ -128,13 +155,17 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        profile = constant_profile(args.soak_rate, args.soak_seconds)
-        run_kafka(KafkaRunSettings(profile=profile, bootstrap=broker.address.bootstrap), pool)
+        outcome = run_kafka(
+            KafkaRunSettings(profile=constant_profile(rate, seconds), bootstrap=broker.address.bootstrap), pool
+        )
         sampler_stop.set()
         quarter = max(len(samples) // 4, 1)
+        tail = np.asarray(samples[quarter - 1 :])
+        slope = np.polyfit(np.arange(tail.size) / 60.0, tail, 1)[0] if tail.size > 1 else 0.0
         print(
-            f"soak {args.soak_seconds:g} s at {args.soak_rate:,.0f}/s: harness RSS {before:.0f} MiB before, "
-            f"{samples[quarter - 1]:.0f} MiB after the first quarter, {samples[-1]:.0f} MiB at the end"
+            f"soak {seconds:g} s at {rate:,.0f}/s ({outcome.acked:,} acked, {outcome.failed} failed): harness RSS "
+            f"{before:.1f} MiB before, {samples[quarter - 1]:.1f} MiB after the first quarter, {samples[-1]:.1f} MiB "
+            f"at the end, max {max(samples):.1f} MiB; slope after the first quarter {slope * 1024:+.1f} KiB/min"
         )
 
 

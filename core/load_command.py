@@ -244,6 +244,7 @@ def _kafka_report(args, profile, thresholds, processes, shard, security, metrics
             processes=processes,
             shard=shard,
             group=args.group,
+            mark_sequence=args.verify,
         )
         status_view = _status_view(console, args.quiet, metrics)
         if args.with_pipeline:

@@ -41,6 +41,8 @@ class KafkaRunSettings:
     delivery_timeout_s: float = 30.0
     group: str | None = None
     publish_truth: bool = True
+    mark_sequence: bool = False
+    """Mark every value with its sequence number so that a read-back (``--verify``) can count loss."""
 
     @property
     def workers(self) -> range:
@@ -171,6 +173,7 @@ def _sender(settings: KafkaRunSettings, pool: Pool, worker: int) -> tuple[KafkaS
         delivery_timeout_s=settings.delivery_timeout_s,
         worker=worker,
         workers=settings.total_workers,
+        mark_sequence=settings.mark_sequence,
     )
     probe = None
     if settings.group:

@@ -10,9 +10,10 @@ partition arrive in sending order and are matched to their events in bulk, with 
 callback that appends two integers. A retried batch can be reported out of order; its events' latencies
 may then be swapped among each other (they were due within one batch), but never lost or double-counted.
 
-Every value carries a first JSON member ``"iocsim_load":"WWWW-SSSSSSSSSS"`` (worker, sequence number in
-that worker): contract consumers ignore unknown members, and ``--verify`` reads it back to count loss and
-duplicates. Kafka headers would be cleaner but cost more than the produce call itself.
+With ``mark_sequence`` (``--verify``) every value carries a first JSON member
+``"iocsim_load":"WWWW-SSSSSSSSSS"`` (worker, sequence number in that worker): contract consumers ignore
+unknown members, and the read-back counts loss and duplicates from it. Kafka headers would be cleaner but
+cost more than the produce call itself; without verification the pool's values go out as they are.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class SenderSettings:
     """How long past the schedule's end the sender may still send what it owes (default 5 %, at least 1 s)."""
     worker: int = 0
     workers: int = 1
+    mark_sequence: bool = False
+    """Prefix every value with its worker and sequence number, for a read-back to check loss and duplicates."""
 
 
 @dataclass
@@ -266,10 +269,8 @@ class KafkaSender:
         settings, pool = self.settings, self.pool
         table, channel_of = self._table, self._channel_of
         fifos = [_Fifo() for _ in table]
-        entries = [
-            (topic, value[1:], key, part)
-            for topic, value, key, part in zip(pool.topics, pool.values, pool.keys, self._partition_of, strict=True)
-        ]
+        entries = list(zip(pool.topics, pool.values, pool.keys, self._partition_of, strict=True))
+        marking = settings.mark_sequence
         feed_pools = [pool.indices_of(feed) for feed in schedule.feeds]
         for feed, positions in zip(schedule.feeds, feed_pools, strict=True):
             if positions.size == 0:
@@ -337,6 +338,18 @@ class KafkaSender:
                 result.histogram.record_many(np.concatenate(latencies))
                 latencies.clear()
             pending_latencies = 0
+
+        def produce_when_room(topic: str, value: bytes, key: bytes | None, part: int) -> None:
+            """The client's queue is full: serve delivery reports until it takes the message."""
+            while True:
+                result.errors["queue_full_retried"] += 1
+                poll(0.005)
+                settle()
+                try:
+                    produce(topic, value, key, part)
+                    return
+                except BufferError:
+                    continue
 
         def wait_until(t: float) -> None:
             while True:
@@ -419,7 +432,8 @@ class KafkaSender:
                 if i == slice_end:
                     slice_start, slice_end = i, min(i + SLICE, n)
                     pos = positions[slice_start:slice_end].tolist()
-                    markers = marker_prefixes(worker, seq + slice_start, slice_end - slice_start)
+                    if marking:
+                        markers = marker_prefixes(worker, seq + slice_start, slice_end - slice_start)
                 now = clock()
                 if due[i] > now:
                     wait_until(min(float(due[i]), now + 0.001))
@@ -434,22 +448,22 @@ class KafkaSender:
                 behind = now - float(due[i])
                 result.max_behind_s = max(result.max_behind_s, behind)
                 j = min(int(np.searchsorted(due, now, side="right")), i + MAX_BATCH, slice_end)
-                for k in range(i - slice_start, j - slice_start):
-                    topic, tail, key, part = entries[pos[k]]
-                    o = k * MARKER_WIDTH
-                    value = markers[o : o + MARKER_WIDTH] + tail
-                    try:
-                        produce(topic, value, key, part)
-                    except BufferError:
-                        while True:
-                            result.errors["queue_full_retried"] += 1
-                            poll(0.005)
-                            settle()
-                            try:
-                                produce(topic, value, key, part)
-                                break
-                            except BufferError:
-                                continue
+                if marking:
+                    for k in range(i - slice_start, j - slice_start):
+                        topic, value, key, part = entries[pos[k]]
+                        o = k * MARKER_WIDTH
+                        value = markers[o : o + MARKER_WIDTH] + value[1:]
+                        try:
+                            produce(topic, value, key, part)
+                        except BufferError:
+                            produce_when_room(topic, value, key, part)
+                else:
+                    for k in range(i - slice_start, j - slice_start):
+                        topic, value, key, part = entries[pos[k]]
+                        try:
+                            produce(topic, value, key, part)
+                        except BufferError:
+                            produce_when_room(topic, value, key, part)
                 batch_channels = chunk_channels[i:j]
                 batch_due = due[i:j]
                 for c in np.unique(batch_channels):

@@ -31,7 +31,9 @@ def test_a_stalled_broker_cannot_hide(fresh_broker: EmbeddedBroker, small_pool: 
     staller = threading.Thread(target=stall)
     staller.start()
     try:
-        outcome = run_kafka(KafkaRunSettings(profile=constant_profile(2000, "6s"), bootstrap=bootstrap), small_pool)
+        outcome = run_kafka(
+            KafkaRunSettings(profile=constant_profile(2000, "6s"), bootstrap=bootstrap, mark_sequence=True), small_pool
+        )
     finally:
         staller.join()
         fresh_broker.resume()

@@ -1,0 +1,88 @@
+"""Per-second series: percentiles, maxima and counters equal a plain dense computation, in any arrival order."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iocsim.loadtest.series import BUCKETS, OPEN_SECONDS, SecondSeries, _bucket, _bucket_upper_ms
+
+batches = st.lists(
+    st.lists(
+        st.tuples(st.floats(0.0, 40.0, allow_nan=False), st.floats(0.0, 20.0, allow_nan=False)),
+        min_size=1,
+        max_size=30,
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+def _reference(samples: list[tuple[float, float]], p: float) -> dict[int, float]:
+    by_second: dict[int, list[float]] = {}
+    for due, latency in samples:
+        by_second.setdefault(int(due), []).append(latency)
+    out = {}
+    for second, latencies in by_second.items():
+        counts = np.bincount(_bucket(np.asarray(latencies)), minlength=BUCKETS)
+        rank = max(int(np.ceil(p / 100.0 * counts.sum())), 1)
+        out[second] = float(_bucket_upper_ms(np.asarray(int(np.searchsorted(np.cumsum(counts), rank)))))
+    return out
+
+
+def _fill(series: SecondSeries, batch: list[tuple[float, float]]) -> None:
+    due = np.asarray([d for d, _ in batch])
+    series.add_latencies(due, np.asarray([lat for _, lat in batch]))
+    series.count_at("acked", due)
+
+
+@settings(max_examples=60, deadline=None)
+@given(batches)
+def test_rows_match_a_dense_computation(groups: list[list[tuple[float, float]]]) -> None:
+    series = SecondSeries()
+    for batch in groups:
+        _fill(series, batch)
+    samples = [s for batch in groups for s in batch]
+    p50, p99 = _reference(samples, 50.0), _reference(samples, 99.0)
+    rows = series.rows()
+    assert len(rows) == max(int(d) for d, _ in samples) + 1
+    for row in rows:
+        t = row["t"]
+        latencies = [lat for d, lat in samples if int(d) == t]
+        assert row["acked"] == len(latencies)
+        if latencies:
+            assert row["p50_ms"] == p50[t] and row["p99_ms"] == p99[t]
+            assert row["max_ms"] == max(latencies) * 1000.0
+        else:
+            assert row["p50_ms"] is None and row["max_ms"] is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches, batches)
+def test_merging_two_series_equals_one_series_of_everything(
+    a: list[list[tuple[float, float]]], b: list[list[tuple[float, float]]]
+) -> None:
+    left, right, both = SecondSeries(), SecondSeries(), SecondSeries()
+    for batch in a:
+        _fill(left, batch)
+        _fill(both, batch)
+    for batch in b:
+        _fill(right, batch)
+        _fill(both, batch)
+    merged = SecondSeries.from_arrays(left.to_arrays())
+    merged.merge(SecondSeries.from_arrays(right.to_arrays()))
+    assert merged.rows() == both.rows()
+
+
+def test_a_long_run_keeps_only_non_empty_buckets_of_past_seconds() -> None:
+    series = SecondSeries()
+    rng = np.random.default_rng(7)
+    for second in range(3600):
+        due = second + rng.random(500)
+        series.add_latencies(due, rng.lognormal(np.log(0.004), 0.3, 500))
+    _, buckets, counts = series.buckets()
+    assert counts.sum() == 3600 * 500
+    per_second = buckets.size / 3600
+    assert per_second < 80, f"{per_second:.0f} buckets kept per second"
+    assert len(series._open) <= OPEN_SECONDS + 1
