@@ -6,7 +6,7 @@ from grafana_foundation_sdk.builders import dashboard
 
 from iocsim.dashboards.frame import new_dashboard
 from iocsim.dashboards.panels import OK_THEN_BAD, camera_map_panel, query, stat_panel, table_panel, timeseries_panel
-from iocsim.dashboards.queries import camera_state_texts, camera_states, queue_wait_quantile
+from iocsim.dashboards.queries import camera_state_texts, camera_states, events_per_feed_panel, queue_wait_quantile
 from iocsim.dashboards.texts import Texts
 
 UID = "iocsim-overview"
@@ -89,14 +89,7 @@ def build(texts: Texts) -> dashboard.Dashboard:
             )
         )
         .with_row(dashboard.Row(texts("row.trends")))
-        .with_panel(
-            timeseries_panel(
-                texts("p.events_per_feed"),
-                texts("unit.events_per_second"),
-                [query("sum by (feed) (rate(iocsim_events_processed_total[$__rate_interval]))", "{{feed}}")],
-                width=12,
-            )
-        )
+        .with_panel(events_per_feed_panel(texts))
         .with_panel(
             timeseries_panel(
                 texts("p.firing_by_kind"),

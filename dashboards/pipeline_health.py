@@ -10,6 +10,7 @@ from grafana_foundation_sdk.builders import dashboard
 
 from iocsim.dashboards.frame import new_dashboard
 from iocsim.dashboards.panels import OK_THEN_BAD, query, stat_panel, timeseries_panel
+from iocsim.dashboards.queries import events_per_feed_panel
 from iocsim.dashboards.texts import Texts
 
 UID = "iocsim-pipeline"
@@ -23,14 +24,7 @@ def build(texts: Texts) -> dashboard.Dashboard:
     return (
         new_dashboard(UID, texts, time_from="now-1h")
         .with_row(dashboard.Row(texts("row.feeds")))
-        .with_panel(
-            timeseries_panel(
-                texts("p.events_per_feed"),
-                texts("unit.events_per_second"),
-                [query("sum by (feed) (rate(iocsim_events_processed_total[$__rate_interval]))", "{{feed}}")],
-                width=12,
-            )
-        )
+        .with_panel(events_per_feed_panel(texts))
         .with_panel(
             timeseries_panel(
                 texts("p.consumer_lag"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import timeseries
+
+from iocsim.dashboards.panels import query, timeseries_panel
 from iocsim.dashboards.texts import Texts
 
 
@@ -21,3 +24,13 @@ def camera_states(selector: str = "") -> str:
 
 def queue_wait_quantile(q: float, window: str, selector: str = "") -> str:
     return f"histogram_quantile({q:g}, sum by (le) (increase(iocsim_queue_wait_seconds_bucket{selector}[{window}])))"
+
+
+def events_per_feed_panel(texts: Texts) -> timeseries.Panel:
+    """Events processed per feed: on the wall and on the pipeline dashboard alike."""
+    return timeseries_panel(
+        texts("p.events_per_feed"),
+        texts("unit.events_per_second"),
+        [query("sum by (feed) (rate(iocsim_events_processed_total[$__rate_interval]))", "{{feed}}")],
+        width=12,
+    )
