@@ -321,7 +321,8 @@ class KafkaSender:
                     result.series.count_at("errors", now, failed)
                 if lat.size:
                     latencies.append(lat)
-                    interval_latencies.append(lat)
+                    if on_progress is not None:
+                        interval_latencies.append(lat)
                     pending_latencies += lat.size
                     result.series.add_latencies(dues[ok], lat)
                     result.series.count_at("acked", now, int(lat.size))
