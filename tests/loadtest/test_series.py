@@ -6,7 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iocsim.loadtest.series import BUCKETS, OPEN_SECONDS, SecondSeries, _bucket, _bucket_upper_ms
+import iocsim.loadtest.series as series_module
+from iocsim.loadtest.series import BUCKETS, MAX_LATENCY_BINS, SecondSeries, _bucket, _bucket_upper_ms
 
 batches = st.lists(
     st.lists(
@@ -19,10 +20,11 @@ batches = st.lists(
 )
 
 
-def _reference(samples: list[tuple[float, float]], p: float) -> dict[int, float]:
+def _reference(samples: list[tuple[float, float]], p: float, width: int = 1) -> dict[int, float]:
+    """Percentile per bin of ``width`` seconds, from all samples at once."""
     by_second: dict[int, list[float]] = {}
     for due, latency in samples:
-        by_second.setdefault(int(due), []).append(latency)
+        by_second.setdefault(int(due) // width, []).append(latency)
     out = {}
     for second, latencies in by_second.items():
         counts = np.bincount(_bucket(np.asarray(latencies)), minlength=BUCKETS)
@@ -75,14 +77,37 @@ def test_merging_two_series_equals_one_series_of_everything(
     assert merged.rows() == both.rows()
 
 
-def test_a_long_run_keeps_only_non_empty_buckets_of_past_seconds() -> None:
+@settings(max_examples=40, deadline=None)
+@given(batches, st.sampled_from([2, 4, 8]))
+def test_a_long_run_widens_its_latency_bins_and_stays_exact_per_bin(
+    groups: list[list[tuple[float, float]]], max_bins: int
+) -> None:
+    original = series_module.MAX_LATENCY_BINS
+    series_module.MAX_LATENCY_BINS = max_bins
+    try:
+        series = SecondSeries()
+        for batch in groups:
+            _fill(series, batch)
+    finally:
+        series_module.MAX_LATENCY_BINS = original
+    samples = [s for batch in groups for s in batch]
+    width = series.bin_seconds
+    assert (max(int(d) for d, _ in samples) // width) < max_bins
+    assert width == 1 or (max(int(d) for d, _ in samples) // (width // 2)) >= max_bins
+    p99 = _reference(samples, 99.0, width)
+    for row in series.rows():
+        expected = p99.get(row["t"] // width)
+        assert row["p99_ms"] == expected
+
+
+def test_an_hour_keeps_a_bounded_number_of_buckets() -> None:
     series = SecondSeries()
     rng = np.random.default_rng(7)
     for second in range(3600):
         due = second + rng.random(500)
-        series.add_latencies(due, rng.lognormal(np.log(0.004), 0.3, 500))
-    _, buckets, counts = series.buckets()
+        series.add_latencies(due, rng.lognormal(np.log(0.004), 0.6, 500))
+    bins, buckets, counts = series.buckets()
     assert counts.sum() == 3600 * 500
-    per_second = buckets.size / 3600
-    assert per_second < 80, f"{per_second:.0f} buckets kept per second"
-    assert len(series._open) <= OPEN_SECONDS + 1
+    assert series.bin_seconds == 4 and int(bins.max()) < MAX_LATENCY_BINS
+    assert buckets.size < 200 * MAX_LATENCY_BINS
+    assert len(series.rows()) == 3600
