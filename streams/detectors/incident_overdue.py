@@ -19,6 +19,7 @@ from iocsim.sim.profiles import Profile
 from iocsim.streams.detectors.incident_gate import SignalGate, state_part
 from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings
+from iocsim.streams.detectors.keyed_states import KeyedStates
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -67,7 +68,7 @@ class OverdueState:
         return state
 
 
-class OverdueDetector:
+class OverdueDetector(KeyedStates[OverdueState]):
     """Rule ``incidents.overdue``: a commune (or, for reports without one, a district) has overdue reports."""
 
     topic = INCIDENT_REPORTS
@@ -87,15 +88,8 @@ class OverdueDetector:
     def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
         return {_key(m) for m in messages if isinstance(m, IncidentReport)}
 
-    def load_state(self, key: str, state: dict[str, Any]) -> None:
-        self._states[key] = OverdueState.from_dict(key, state)
-
-    def export_state(self, key: str) -> dict[str, Any] | None:
-        state = self._states.get(key)
-        return None if state is None else state.to_dict()
-
-    def forget(self, key: str) -> None:
-        self._states.pop(key, None)
+    def state_from_dict(self, key: str, data: dict[str, Any]) -> OverdueState:
+        return OverdueState.from_dict(key, data)
 
     def update(self, messages: Sequence[Envelope]) -> list[Signal]:
         reports = sorted(

@@ -43,6 +43,7 @@ from iocsim.streams.detectors.incident_rates import (
 )
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings, ScanSettings
 from iocsim.streams.detectors.incident_stats import WindowTest, judge_window, most_telling
+from iocsim.streams.detectors.keyed_states import KeyedStates
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -114,7 +115,7 @@ def _category(key: str, name: Any) -> int:
     return CATEGORY_INDEX[name]
 
 
-class ScanDetector:
+class ScanDetector(KeyedStates[ScanState]):
     """Shared machinery of the burst (per commune) and surge (per district) detectors."""
 
     topic = INCIDENT_REPORTS
@@ -164,15 +165,8 @@ class ScanDetector:
                     keys.add(key)
         return keys
 
-    def load_state(self, key: str, state: dict[str, Any]) -> None:
-        self._states[key] = ScanState.from_dict(key, state)
-
-    def export_state(self, key: str) -> dict[str, Any] | None:
-        state = self._states.get(key)
-        return None if state is None else state.to_dict()
-
-    def forget(self, key: str) -> None:
-        self._states.pop(key, None)
+    def state_from_dict(self, key: str, data: dict[str, Any]) -> ScanState:
+        return ScanState.from_dict(key, data)
 
     def update(self, messages: Sequence[Envelope]) -> list[Signal]:
         received = sorted(
