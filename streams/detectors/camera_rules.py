@@ -1,4 +1,4 @@
-"""The per-observation judgement of one camera: tamper (covered, defocused, turned) and activity.
+"""The judgement of one camera over a run of its observations: tamper (covered, defocused, turned) and activity.
 
 Tamper conditions are *level shifts* against a short-term reference of the
 healthy view. Light changes through dawn and dusk over an hour and the
@@ -22,44 +22,55 @@ would take the next few for loiterers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import NamedTuple
 
-from iocsim.contract import CameraMetrics
-from iocsim.streams.detectors.camera_settings import (
-    COVERED_RULE,
-    CROWD_RULE,
-    DEFOCUSED_RULE,
-    INTRUSION_RULE,
-    TURNED_RULE,
-    CameraDetectorSettings,
-    normally_empty_prior,
-)
-from iocsim.streams.detectors.camera_state import HOURS, Activity, CameraState, Condition, Tamper
+from iocsim.streams.detectors.camera_readings import Readings, median
+from iocsim.streams.detectors.camera_settings import CameraDetectorSettings
+from iocsim.streams.detectors.camera_state import Activity, Condition, Tamper
 
 
-class Verdict(NamedTuple):
-    """Whether a rule's condition holds on one observation, with its evidence.
+class TamperTrail(NamedTuple):
+    """Per observation of a run: the three tamper verdicts and what they were judged against.
 
-    A named tuple, not a dataclass: six are made per observation and almost all
-    are dropped unseen by the gates, so they should cost as little as a tuple.
+    ``references`` holds the log brightness and log sharpness of the healthy
+    reference, the usual displacement (px) and the displacement the turned
+    rule fires at, as they stood when the observation was judged.
     """
 
-    rule: str
-    active: bool
-    observed: float
-    baseline: float
-    threshold: float
+    covered: list[bool]
+    defocused: list[bool]
+    turned: list[bool]
+    references: list[tuple[float, float, float, float]]
+
+    def blind(self) -> list[bool]:
+        """Whether each observation showed a tampered view (activity is not judged on those)."""
+        return [c or d or t for c, d, t in zip(self.covered, self.defocused, self.turned, strict=True)]
+
+
+class ActivityTrail(NamedTuple):
+    """Per observation of a run: crowd and intrusion verdicts, and their evidence.
+
+    ``levels`` holds, per observation, how many clips ``recent`` held once it
+    was added (the crowd rule judges the median of the last few), the expected
+    blobs and the crowd threshold; None where the view was tampered.
+    ``recent`` is log1p(blobs) of the camera's clips up to the end of the run.
+    """
+
+    crowd: list[bool]
+    intrusion: list[bool]
+    levels: list[tuple[int, float, float] | None]
+    recent: list[float]
+
+    def median_blobs(self, k: int, median_of: int) -> float:
+        """The median log1p(blobs) of the recent clips the crowd rule judged observation ``k`` by."""
+        levels = self.levels[k]
+        assert levels is not None
+        end = levels[0]
+        return median(self.recent[max(0, end - median_of) : end])
 
 
 def larger(a: float, b: float) -> float:
-    """``max(a, b)``, ties and all, at the cost of one comparison.
-
-    On CPython 3.11 the built-in ``max`` and ``min`` parse their arguments as a
-    general iterable call, which made them a large share of each observation's
-    cost here; these keep the built-ins' results exactly (the first argument
-    wins a tie), so no verdict depends on which is used.
-    """
+    """``max(a, b)``, ties and all (the first argument wins a tie), at the cost of one comparison."""
     return b if b > a else a
 
 
@@ -68,77 +79,84 @@ def smaller(a: float, b: float) -> float:
     return b if b < a else a
 
 
-def clamp(x: float, low: float, high: float) -> float:
-    """``min(max(x, low), high)`` (see :func:`larger`)."""
-    x = low if low > x else x
-    return high if high < x else x
+def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> TamperTrail:
+    """Covered, defocused and turned verdicts for a run of observations; learns the reference while healthy.
 
-
-def median(values: Iterable[float]) -> float:
-    """The median of a short non-empty list, as :func:`statistics.median` gives it.
-
-    The lists here hold a handful of numbers, for which the general function's
-    checks and conversions cost more than the sort itself.
+    One loop over the run with the levels in local variables: each clip's
+    verdicts depend on the reference the clips before it left.
     """
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
-def _ew(level: float, value: float, alpha: float) -> float:
-    return level + alpha * (value - level)
-
-
-def judge_tamper(state: Tamper, m: CameraMetrics, t: float, s: CameraDetectorSettings) -> list[Verdict]:
-    """Covered, defocused and turned verdicts for one observation; learns the reference when healthy."""
-    lb, ls = math.log1p(m.brightness), math.log1p(m.sharpness)
-    d, response = m.displacement_px, m.displacement_response
-    if state.seen == 0:
-        state.brightness, state.sharpness, state.previous, state.previous_sharpness = lb, ls, lb, ls
-        state.displacement = d if response >= s.turned_min_response else 0.0
-    warm = state.seen >= s.warmup_observations
-    for condition in (state.covered, state.defocused, state.turned):
-        if condition.active and condition.since is not None and t - condition.since >= s.tamper_relearn_seconds:
-            condition.active, condition.since = False, None
-            state.brightness, state.sharpness = lb, ls
-    darker, blurrier = state.brightness - lb, state.sharpness - ls
+    covered_c, defocused_c, turned_c = state.covered, state.defocused, state.turned
+    conditions = (covered_c, defocused_c, turned_c)
+    tracking = any(c.active or c.since is not None for c in conditions)
+    tampered = state.any_active()
+    seen, warmup = state.seen, s.warmup_observations
+    reference_b, reference_s, usual_px = state.brightness, state.sharpness, state.displacement
+    previous_b, previous_s = state.previous, state.previous_sharpness
     covered_b, covered_s = -math.log(s.covered_brightness_share), -math.log(s.covered_sharpness_share)
-    if state.covered.active:
-        covered = _nearer_anomaly(lb, state.covered.brightness, state.brightness) and _nearer_anomaly(
-            ls, state.covered.sharpness, state.sharpness
-        )
-    else:
-        covered = warm and darker >= covered_b and blurrier >= covered_s
     defocus_s = -math.log(s.defocus_sharpness_share)
-    if state.defocused.active:
-        defocused = not covered and _nearer_anomaly(ls, state.defocused.sharpness, state.sharpness)
-    else:
-        steady = abs(lb - state.previous) <= math.log1p(s.defocus_brightness_tolerance)
-        sudden = state.previous_sharpness - ls >= defocus_s
-        defocused = warm and not covered and blurrier >= defocus_s and sudden and steady
-    turn_at = larger(s.turned_min_px, s.turned_baseline_multiple * state.displacement)
-    if state.turned.active:
-        turned = d >= turn_at / 2 and response >= s.turned_min_response / 2
-    else:
-        turned = warm and d >= turn_at and response >= s.turned_min_response
-    _track(state.covered, covered, t, lb, ls, s.anomaly_alpha)
-    _track(state.defocused, defocused, t, lb, ls, s.anomaly_alpha)
-    _track(state.turned, turned, t, lb, ls, s.anomaly_alpha)
-    reference_b, reference_s = math.expm1(state.brightness), math.expm1(state.sharpness)
-    verdicts = [
-        Verdict(COVERED_RULE, covered, m.brightness, reference_b, reference_b * s.covered_brightness_share),
-        Verdict(DEFOCUSED_RULE, defocused, m.sharpness, reference_s, reference_s * s.defocus_sharpness_share),
-        Verdict(TURNED_RULE, turned, d, state.displacement, turn_at),
-    ]
-    if not state.any_active():
-        alpha = larger(s.reference_alpha, 1 / (state.seen + 1))
-        state.brightness = _ew(state.brightness, lb, alpha)
-        state.sharpness = _ew(state.sharpness, ls, alpha)
-        if response >= s.turned_min_response:
-            state.displacement = _ew(state.displacement, smaller(d, turn_at), alpha)
-    state.previous, state.previous_sharpness = lb, ls
-    state.seen += 1
-    return verdicts
+    steady_within = math.log1p(s.defocus_brightness_tolerance)
+    min_px, multiple, min_response = s.turned_min_px, s.turned_baseline_multiple, s.turned_min_response
+    relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
+    covered_l: list[bool] = []
+    defocused_l: list[bool] = []
+    turned_l: list[bool] = []
+    references: list[tuple[float, float, float, float]] = []
+    for t, lb, ls, d, response in zip(
+        r.times, r.log_brightness, r.log_sharpness, r.displacement, r.response, strict=True
+    ):
+        if seen == 0:
+            reference_b, reference_s, previous_b, previous_s = lb, ls, lb, ls
+            usual_px = d if response >= min_response else 0.0
+        warm = seen >= warmup
+        if tampered:
+            for condition in conditions:
+                if condition.active and condition.since is not None and t - condition.since >= relearn:
+                    condition.active, condition.since = False, None
+                    reference_b, reference_s = lb, ls
+        blurrier = reference_s - ls
+        if tampered and covered_c.active:
+            covered = _nearer_anomaly(lb, covered_c.brightness, reference_b) and _nearer_anomaly(
+                ls, covered_c.sharpness, reference_s
+            )
+        else:
+            covered = warm and reference_b - lb >= covered_b and blurrier >= covered_s
+        if tampered and defocused_c.active:
+            defocused = not covered and _nearer_anomaly(ls, defocused_c.sharpness, reference_s)
+        else:
+            defocused = (
+                warm
+                and not covered
+                and blurrier >= defocus_s
+                and previous_s - ls >= defocus_s
+                and abs(lb - previous_b) <= steady_within
+            )
+        turn_at = multiple * usual_px
+        turn_at = turn_at if turn_at > min_px else min_px
+        if tampered and turned_c.active:
+            turned = d >= turn_at / 2 and response >= min_response / 2
+        else:
+            turned = warm and d >= turn_at and response >= min_response
+        if tracking or covered or defocused or turned:
+            _track(covered_c, covered, t, lb, ls, anomaly_alpha)
+            _track(defocused_c, defocused, t, lb, ls, anomaly_alpha)
+            _track(turned_c, turned, t, lb, ls, anomaly_alpha)
+            tampered = tracking = covered or defocused or turned
+        covered_l.append(covered)
+        defocused_l.append(defocused)
+        turned_l.append(turned)
+        references.append((reference_b, reference_s, usual_px, turn_at))
+        if not tampered:
+            alpha = 1 / (seen + 1)
+            alpha = alpha if alpha > reference_alpha else reference_alpha
+            reference_b = reference_b + alpha * (lb - reference_b)
+            reference_s = reference_s + alpha * (ls - reference_s)
+            if response >= min_response:
+                usual_px = usual_px + alpha * ((turn_at if turn_at < d else d) - usual_px)
+        previous_b, previous_s = lb, ls
+        seen += 1
+    state.seen, state.brightness, state.sharpness, state.displacement = seen, reference_b, reference_s, usual_px
+    state.previous, state.previous_sharpness = previous_b, previous_s
+    return TamperTrail(covered_l, defocused_l, turned_l, references)
 
 
 def _nearer_anomaly(value: float, anomaly: float, healthy: float) -> bool:
@@ -152,73 +170,102 @@ def _track(condition: Condition, active: bool, t: float, lb: float, ls: float, a
         condition.active, condition.since = True, t
         condition.brightness, condition.sharpness = lb, ls
     elif active:
-        condition.brightness = _ew(condition.brightness, lb, alpha)
-        condition.sharpness = _ew(condition.sharpness, ls, alpha)
+        condition.brightness = condition.brightness + alpha * (lb - condition.brightness)
+        condition.sharpness = condition.sharpness + alpha * (ls - condition.sharpness)
     else:
         condition.active, condition.since = False, None
 
 
 def judge_activity(
-    state: CameraState, m: CameraMetrics, hour: float, s: CameraDetectorSettings, blind: bool
-) -> list[Verdict]:
-    """Crowd and night-intrusion verdicts; ``blind`` (a tampered view) suspends both and all learning."""
-    a = state.activity
-    blobs, motion = m.blobs, 1000.0 * m.motion_ratio
-    if blind:
-        a.crowd = a.intrusion = False
-        a.score = 0.0
-        return [Verdict(CROWD_RULE, False, blobs, 0.0, 0.0), Verdict(INTRUSION_RULE, False, blobs, 0.0, 0.0)]
-    xb, xm = math.log1p(blobs), math.log1p(motion)
-    if a.seen == 0:
-        a.blobs, a.motion = xb, xm
-    bucket = a.hours[int(hour) % HOURS]
-    learned = bucket[2] >= s.hour_min_samples
-    expected_b = math.expm1(larger(a.blobs, bucket[0]) if learned else a.blobs)
-    expected_m = math.expm1(larger(a.motion, bucket[1]) if learned else a.motion)
-    crowd_b = larger(s.crowd_blob_ratio * (1 + expected_b) - 1, expected_b + s.crowd_blob_floor)
-    crowd_m = larger(s.crowd_motion_ratio * (1 + expected_m) - 1, expected_m + s.crowd_motion_floor)
-    a.recent.append([xb, xm])
-    del a.recent[: -s.crowd_median_of]
-    recent_b, recent_m = zip(*a.recent, strict=True)
-    mb, mm = median(recent_b), median(recent_m)
-    a.busy = a.busy + 1 if expected_b >= s.crowd_min_expected_blobs else 0
-    if a.crowd:
-        a.crowd = _above_half_way(mb, expected_b, crowd_b) and _above_half_way(mm, expected_m, crowd_m)
-    else:
-        warm = a.seen >= s.activity_warmup_observations and a.busy >= s.crowd_busy_observations
-        a.crowd = warm and mb >= math.log1p(crowd_b) and mm >= math.log1p(crowd_m)
-    a.peak = larger(a.blobs, a.peak - s.empty_decay)
-    empty = normally_empty_prior(state.scene, int(hour)) and larger(expected_b, math.expm1(a.peak)) <= s.empty_blobs
-    if empty:
-        step = smaller(blobs, s.intrusion_cap) - s.intrusion_allowance
-        a.score = smaller(1.5 * s.intrusion_limit, larger(0.0, a.score + step))
-    else:
-        a.score = 0.0
-    a.intrusion = empty and a.score >= (s.intrusion_limit / 2 if a.intrusion else s.intrusion_limit)
-    if not (a.crowd or a.score > 0):
-        _learn(a, bucket, xb, xm, s)
-    a.seen += 1
-    return [
-        Verdict(CROWD_RULE, a.crowd, math.expm1(mb), expected_b, crowd_b),
-        Verdict(INTRUSION_RULE, a.intrusion, blobs, expected_b, s.intrusion_allowance),
-    ]
+    a: Activity, r: Readings, empty_hours: tuple[bool, ...], blind: list[bool], s: CameraDetectorSettings
+) -> ActivityTrail:
+    """Crowd and night-intrusion verdicts for a run; a ``blind`` (tampered) clip suspends both and all learning.
+
+    ``empty_hours`` tells, per local hour, whether the scene is normally empty
+    then. The median of the recent clips is taken only where the crowd rule
+    looks at it: in a quiet scene, never.
+    """
+    median_of = s.crowd_median_of
+    recent_b, recent_m = [x[0] for x in a.recent], [x[1] for x in a.recent]
+    expm1, log1p = math.expm1, math.log1p
+    seen, busy, crowd, intrusion, score = a.seen, a.busy, a.crowd, a.intrusion, a.score
+    level_b, level_m, peak, hours = a.blobs, a.motion, a.peak, a.hours
+    min_samples, hour_memory, step = s.hour_min_samples, float(s.hour_memory), s.activity_max_step
+    ratio_b, floor_b = s.crowd_blob_ratio, s.crowd_blob_floor
+    ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
+    min_expected, busy_needed = s.crowd_min_expected_blobs, s.crowd_busy_observations
+    warmup = s.activity_warmup_observations
+    decay, empty_blobs, activity_alpha = s.empty_decay, s.empty_blobs, s.activity_alpha
+    cap, allowance = s.intrusion_cap, s.intrusion_allowance
+    score_cap, fire_at, hold_at = 1.5 * s.intrusion_limit, s.intrusion_limit, s.intrusion_limit / 2
+    crowd_l: list[bool] = []
+    intrusion_l: list[bool] = []
+    levels: list[tuple[int, float, float] | None] = []
+    for tampered, xb, xm, blobs, hour in zip(blind, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True):
+        if tampered:
+            crowd = intrusion = False
+            score = 0.0
+            crowd_l.append(False)
+            intrusion_l.append(False)
+            levels.append(None)
+            continue
+        if seen == 0:
+            level_b, level_m = xb, xm
+        recent_b.append(xb)
+        recent_m.append(xm)
+        bucket = hours[hour]
+        usual_b, usual_m, count = bucket
+        learned = count >= min_samples
+        expected_b = expm1((usual_b if usual_b > level_b else level_b) if learned else level_b)
+        crowd_b = ratio_b * (1 + expected_b) - 1
+        crowd_b = expected_b + floor_b if expected_b + floor_b > crowd_b else crowd_b
+        busy = busy + 1 if expected_b >= min_expected else 0
+        if crowd or (seen >= warmup and busy >= busy_needed):
+            mb = median(recent_b[-median_of:])
+            if crowd or mb >= log1p(crowd_b):
+                mm = median(recent_m[-median_of:])
+                expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
+                crowd_m = larger(ratio_m * (1 + expected_m) - 1, expected_m + floor_m)
+                if crowd:
+                    crowd = _above_half_way(mb, expected_b, crowd_b) and _above_half_way(mm, expected_m, crowd_m)
+                else:
+                    crowd = mm >= log1p(crowd_m)
+        peak = peak - decay if peak - decay > level_b else level_b
+        if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_blobs:
+            score = smaller(score_cap, larger(0.0, score + (smaller(blobs, cap) - allowance)))
+            intrusion = score >= (hold_at if intrusion else fire_at)
+        else:
+            score, intrusion = 0.0, False
+        crowd_l.append(crowd)
+        intrusion_l.append(intrusion)
+        levels.append((len(recent_b), expected_b, crowd_b))
+        if not (crowd or score > 0):
+            alpha = 1 / (seen + 1)
+            alpha = alpha if alpha > activity_alpha else activity_alpha
+            low, high = level_b - step, level_b + step
+            x = low if low > xb else xb
+            level_b += alpha * ((high if high < x else x) - level_b)
+            low, high = level_m - step, level_m + step
+            x = low if low > xm else xm
+            level_m += alpha * ((high if high < x else x) - level_m)
+            if learned:
+                low, high = usual_b - step, usual_b + step
+                x = low if low > xb else xb
+                xb = high if high < x else x
+                low, high = usual_m - step, usual_m + step
+                x = low if low > xm else xm
+                xm = high if high < x else x
+            count = hour_memory if hour_memory < count + 1 else count + 1
+            bucket[0], bucket[1], bucket[2] = usual_b + (xb - usual_b) / count, usual_m + (xm - usual_m) / count, count
+        seen += 1
+    a.seen, a.busy, a.crowd, a.intrusion, a.score = seen, busy, crowd, intrusion, score
+    a.blobs, a.motion, a.peak = level_b, level_m, peak
+    if len(recent_b) > len(a.recent):
+        a.recent = [[b, m] for b, m in zip(recent_b[-median_of:], recent_m[-median_of:], strict=True)]
+    return ActivityTrail(crowd_l, intrusion_l, levels, recent_b)
 
 
 def _above_half_way(x: float, usual: float, limit: float) -> bool:
     """Whether log1p-level ``x`` is above half-way from the usual level to the limit (in log terms)."""
     low = math.log1p(usual)
     return x >= low + (math.log1p(limit) - low) / 2
-
-
-def _learn(a: Activity, bucket: list[float], xb: float, xm: float, s: CameraDetectorSettings) -> None:
-    """Short-term and hourly levels; each step is clipped so that a one-clip burst barely moves them."""
-    step, alpha = s.activity_max_step, larger(s.activity_alpha, 1 / (a.seen + 1))
-    a.blobs = _ew(a.blobs, clamp(xb, a.blobs - step, a.blobs + step), alpha)
-    a.motion = _ew(a.motion, clamp(xm, a.motion - step, a.motion + step), alpha)
-    count = smaller(bucket[2] + 1, float(s.hour_memory))
-    if bucket[2] >= s.hour_min_samples:
-        xb = clamp(xb, bucket[0] - step, bucket[0] + step)
-        xm = clamp(xm, bucket[1] - step, bucket[1] + step)
-    bucket[0] += (xb - bucket[0]) / count
-    bucket[1] += (xm - bucket[1]) / count
-    bucket[2] = count

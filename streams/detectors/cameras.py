@@ -25,6 +25,7 @@ gives the silence (s) against the camera's interval and the silence limit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,9 @@ from iocsim.contract import CAMERA_OBSERVATIONS, AlertKind, CameraObservation, E
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detector import Detector
-from iocsim.streams.detectors.camera_rules import Verdict, judge_activity, judge_tamper, larger, median, smaller
+from iocsim.streams.detectors.camera_link import back_online, interval, mean_outage, silence_limit
+from iocsim.streams.detectors.camera_readings import LocalHours, Readings, readings
+from iocsim.streams.detectors.camera_rules import ActivityTrail, TamperTrail, judge_activity, judge_tamper
 from iocsim.streams.detectors.camera_settings import (
     CAMERA_RULES,
     COVERED_RULE,
@@ -44,8 +47,10 @@ from iocsim.streams.detectors.camera_settings import (
     CameraDetectorSettings,
     camera_lifecycle_rules,
     camera_lifecycle_settings,
+    normally_empty_prior,
 )
-from iocsim.streams.detectors.camera_state import CameraState
+from iocsim.streams.detectors.camera_state import HOURS, CameraState, Gate
+from iocsim.streams.detectors.keyed_states import KeyedStates
 from iocsim.streams.lifecycle import Signal
 
 __all__ = [
@@ -66,9 +71,20 @@ _RULES: dict[str, tuple[AlertKind, Severity, str]] = {
     INTRUSION_RULE: ("night_intrusion", "critical", "people loitering at camera {id} at night"),
 }
 
+_OBSERVED = (COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_RULE, INTRUSION_RULE)
+"""The rules judged on each observation, in the order their signals are given."""
 
-class CameraDetector:
-    """All camera rules over one state per camera (see module docstring)."""
+Evidenced = tuple[float, float, float]
+"""A verdict's evidence: observed value, its baseline and the threshold."""
+
+
+class CameraDetector(KeyedStates[CameraState]):
+    """All camera rules over one state per camera (see module docstring).
+
+    A batch is judged camera by camera, each camera's new observations as one
+    run (:mod:`camera_readings`); only the observations a gate lets through
+    become signals.
+    """
 
     name = "cameras"
     topic = CAMERA_OBSERVATIONS
@@ -77,20 +93,15 @@ class CameraDetector:
         self.profile = profile
         self.settings = settings or CameraDetectorSettings()
         self.calendar = ProvinceCalendar(profile.calendar)
+        self._hours = LocalHours(self.calendar)
+        self._empty_hours: dict[str | None, tuple[bool, ...]] = {}
         self._states: dict[str, CameraState] = {}
 
     def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
         return {m.entity_id for m in messages if isinstance(m, CameraObservation)}
 
-    def load_state(self, key: str, state: dict[str, Any]) -> None:
-        self._states[key] = CameraState.from_dict(key, state)
-
-    def export_state(self, key: str) -> dict[str, Any] | None:
-        state = self._states.get(key)
-        return None if state is None else state.to_dict()
-
-    def forget(self, key: str) -> None:
-        self._states.pop(key, None)
+    def state_from_dict(self, key: str, data: dict[str, Any]) -> CameraState:
+        return CameraState.from_dict(key, data)
 
     def camera_ids(self) -> list[str]:
         return sorted(self._states)
@@ -102,93 +113,121 @@ class CameraDetector:
                 by_camera.setdefault(m.entity_id, []).append(m)
         signals: list[Signal] = []
         for key in sorted(by_camera):
-            for observation in sorted(by_camera[key], key=lambda o: o.event_time):
-                signals.extend(self._observe(key, observation))
+            signals.extend(self._observe(key, by_camera[key]))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
+        s = self.settings
         signals: list[Signal] = []
         for key in sorted(self._states):
             state = self._states[key]
             if state.last is None or event_time <= state.last:
                 continue
-            interval = self._interval(state)
-            silence, limit = event_time - state.last, self._silence_limit(state, interval)
+            usual = interval(state, s)
+            silence, limit = event_time - state.last, silence_limit(mean_outage(state, s), usual, s)
             if silence > limit:
                 state.offline = True
             gate = state.gate(OFFLINE_RULE)
-            if state.offline and gate.offer(event_time, True, self.settings.quiet_seconds, interval):
-                verdict = Verdict(OFFLINE_RULE, True, silence, interval, limit)
-                signals.append(self._signal(key, state, verdict, event_time, None))
+            if state.offline and gate.offer(event_time, True, s.quiet_seconds, usual):
+                signals.append(self._signal(key, state, OFFLINE_RULE, True, (silence, usual, limit), event_time, None))
         return signals
 
-    def _observe(self, key: str, o: CameraObservation) -> list[Signal]:
-        s, t = self.settings, o.event_time
+    def _observe(self, key: str, observations: list[CameraObservation]) -> list[Signal]:
+        """Judge one camera's observations of a batch, oldest first; those not newer than its last are ignored."""
+        s = self.settings
         state = self._states.get(key)
         if state is None:
+            first = min(observations, key=lambda o: o.event_time)
             camera = self.profile.camera_by_id.get(key)
             state = self._states[key] = CameraState(
-                district=o.district, commune=o.commune, scene=camera.scene if camera else None
+                district=first.district, commune=first.commune, scene=camera.scene if camera else None
             )
-        elif state.last is not None and t <= state.last:
+        r = readings(observations, state.last, self._hours)
+        if not r.times:
             return []
-        verdicts: list[Verdict] = []
-        if state.last is not None:
-            verdicts.append(self._back_online(state, t))
-        state.last = t
-        verdicts.extend(judge_tamper(state.tamper, o.payload, t, s))
-        verdicts.extend(judge_activity(state, o.payload, self.calendar.hour(t), s, state.tamper.any_active()))
-        signals = []
-        for verdict in verdicts:
-            if state.gate(verdict.rule).offer(t, verdict.active, s.quiet_seconds):
-                signals.append(self._signal(key, state, verdict, t, o.payload.snapshot_ref))
-        return signals
+        if len(state.gates) < len(CAMERA_RULES):
+            # in the order the rules' verdicts first meet them, as they are exported
+            for rule in (OFFLINE_RULE,) * (state.last is not None) + _OBSERVED + (OFFLINE_RULE,) * (len(r.times) > 1):
+                state.gate(rule)
+        link = back_online(state, r, s)
+        state.last = r.times[-1]
+        tamper = judge_tamper(state.tamper, r, s)
+        activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), s)
 
-    def _back_online(self, state: CameraState, t: float) -> Verdict:
-        """Learn the interval and ordinary outage lengths from the gap before ``t``; clear the offline verdict."""
-        assert state.last is not None
-        gap = t - state.last
-        interval = self._interval(state)
-        limit = self._silence_limit(state, interval)
-        state.gaps.append(gap)
-        del state.gaps[: -self.settings.gap_memory]
-        if gap > 1.5 * interval and not state.offline:
-            outage = smaller(gap - interval, limit)
-            prior = state.outage if state.outage is not None else self.settings.outage_prior_seconds
-            state.outage = prior + self.settings.outage_alpha * (outage - prior)
-        state.offline = False
-        return Verdict(OFFLINE_RULE, False, gap, interval, limit)
+        passed: list[tuple[int, int, str, bool, Evidenced]] = []
+        if link.gaps:
+            offline = [False] * len(r.times)
+            for k in _passed(state.gates[OFFLINE_RULE], r.times, offline, link.first, s.quiet_seconds):
+                passed.append((k, 0, OFFLINE_RULE, False, link.evidence(k, s)))
+        verdicts = (tamper.covered, tamper.defocused, tamper.turned, activity.crowd, activity.intrusion)
+        for order, rule in enumerate(_OBSERVED, start=1):
+            actives = verdicts[order - 1]
+            for k in _passed(state.gates[rule], r.times, actives, 0, s.quiet_seconds):
+                passed.append((k, order, rule, actives[k], self._evidence(rule, k, r, tamper, activity)))
+        passed.sort(key=lambda p: (p[0], p[1]))
+        return [
+            self._signal(key, state, rule, active, evidence, r.times[k], r.observations[k].payload.snapshot_ref)
+            for k, _, rule, active, evidence in passed
+        ]
 
-    def _interval(self, state: CameraState) -> float:
-        return median(state.gaps) if state.gaps else self.settings.interval_prior_seconds
-
-    def _silence_limit(self, state: CameraState, interval: float) -> float:
-        """How long a silence may last before the camera counts as offline; ``interval`` is :meth:`_interval`."""
+    def _evidence(self, rule: str, k: int, r: Readings, tamper: TamperTrail, activity: ActivityTrail) -> Evidenced:
+        """Observed value, baseline and threshold of a rule's verdict on observation ``k``."""
         s = self.settings
-        outage = state.outage if state.outage is not None else s.outage_prior_seconds
-        limit = s.offline_outage_multiple * outage
-        return smaller(s.offline_max_seconds, larger(larger(s.offline_min_seconds, limit), 3 * interval))
+        reference_b, reference_s, usual_px, turn_at = tamper.references[k]
+        if rule == COVERED_RULE:
+            healthy = math.expm1(reference_b)
+            return r.brightness[k], healthy, healthy * s.covered_brightness_share
+        if rule == DEFOCUSED_RULE:
+            healthy = math.expm1(reference_s)
+            return r.sharpness[k], healthy, healthy * s.defocus_sharpness_share
+        if rule == TURNED_RULE:
+            return r.displacement[k], usual_px, turn_at
+        levels = activity.levels[k]
+        if levels is None:
+            return r.blobs[k], 0.0, 0.0
+        _, expected_b, crowd_b = levels
+        if rule == CROWD_RULE:
+            return math.expm1(activity.median_blobs(k, s.crowd_median_of)), expected_b, crowd_b
+        return r.blobs[k], expected_b, s.intrusion_allowance
 
-    def _signal(self, key: str, state: CameraState, v: Verdict, t: float, snapshot: str | None) -> Signal:
-        kind, severity, summary = _RULES[v.rule]
+    def _empty(self, scene: str | None) -> tuple[bool, ...]:
+        """Per local hour, whether the scene is normally empty then."""
+        hours = self._empty_hours.get(scene)
+        if hours is None:
+            hours = self._empty_hours[scene] = tuple(normally_empty_prior(scene, h) for h in range(HOURS))
+        return hours
+
+    def _signal(
+        self, key: str, state: CameraState, rule: str, active: bool, evidence: Evidenced, t: float, snapshot: str | None
+    ) -> Signal:
+        kind, severity, summary = _RULES[rule]
+        observed, baseline, threshold = evidence
         return Signal(
-            rule=v.rule,
+            rule=rule,
             kind=kind,
             entity_id=key,
             district=state.district,
             commune=state.commune,
-            active=v.active,
+            active=active,
             event_time=t,
             severity=severity,
             evidence=Evidence(
-                observed=round(v.observed, 4),
-                baseline=round(v.baseline, 4),
-                threshold=round(v.threshold, 4),
+                observed=round(observed, 4),
+                baseline=round(baseline, 4),
+                threshold=round(threshold, 4),
                 event_time=t,
                 snapshot_ref=snapshot,
             ),
-            summary=summary.format(id=key, observed=v.observed),
+            summary=summary.format(id=key, observed=observed),
         )
+
+
+def _passed(gate: Gate, times: Sequence[float], actives: list[bool], first: int, quiet: float) -> list[int]:
+    """Indices (from ``first``) of the verdicts the gate lets through; skips the run if it cannot pass any."""
+    if not gate.active and True not in actives and (gate.quiet_until is None or gate.quiet_until < times[first]):
+        return []
+    offer = gate.offer
+    return [k for k in range(first, len(times)) if offer(times[k], actives[k], quiet)]
 
 
 def detectors_for(profile: Profile) -> list[Detector]:
