@@ -6,9 +6,10 @@
 All loops send the same recorded messages (field reports and service events) to the same fresh embedded
 broker in the same run. Harness: open-model sender, one process, offered 1.5 × the raw rate (so it sends
 as fast as it can), latency bookkeeping on, with and without the sequence markers of ``--verify``;
-confluent raw: ``produce`` in a loop, no callback, and the same loop with a delivery callback that keeps
-each message's latency (what any per-message latency measurement costs in this client); kafka-python
-raw: ``send`` in a loop. Rates count acknowledged messages over the time from the first send to the last acknowledgement.
+confluent raw: ``produce`` in a loop, no callback, and the same loop with a delivery callback that
+keeps each message's latency (what any per-message latency measurement costs in this client);
+kafka-python raw: ``send`` in a loop. Rates count acknowledged messages over the time from the first
+send to the last acknowledgement.
 Latency added: the broker is paused for a known 1.0 s; the worst latency minus 1.0 s is what harness,
 client and broker add on top of the stall. Memory: the harness process's RSS during a soak.
 """

@@ -17,7 +17,9 @@ raises the alert:
 All count working time only (back offices work office hours), so nights,
 weekends and Tết neither look like a collapse nor teach one. The completion
 rate is learned once completions have left every window, and not while the
-alert is active. Windows never reach back before the detector's first
+alert is active. Once an alert has ended, dossiers handed in before it ended
+no longer count as late or overdue: they were slowed by the backlog already
+reported, and working them off is its tail, not a second backlog. Windows never reach back before the detector's first
 message, so a worker starting cold does not mistake its own start for a collapse.
 """
 
@@ -68,6 +70,7 @@ class BacklogState(EntityState):
     due: dict[tuple[float, str], list[int]] = field(default_factory=dict)
     skip: list[tuple[float, float]] = field(default_factory=list)
     since: float | None = None
+    cleared: float = float("-inf")
     on_time: float = 1.0
     judged: int = 0
     checked: float = float("-inf")
@@ -86,6 +89,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         self.target = profile.services.on_time_target
         self.longest = self.backlog.windows_hours[-1] * 3600.0
         self._cohorts_from: dict[float, float] = {}
+        self._allowed = {t.id: max(1, math.ceil(t.processing_days - 1e-9)) for t in profile.services.service_types}
+        self._longest_allowed = max(self._allowed.values(), default=1)
+        self._began: dict[tuple[float, str], float] = {}
 
     def reads(self, event: ServiceEvent) -> bool:
         return event.payload.kind in ("dossier_submitted", "dossier_completed")
@@ -102,7 +108,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         t, payload = event.event_time, event.payload
         deadline = payload.deadline
         if payload.kind == "dossier_completed":
-            self._complete(state, t, deadline, payload.on_time)
+            self._complete(state, t, deadline, payload.on_time, payload.service_type)
         if deadline is not None:
             self._track_cohort(state, event, deadline)
         state.latest = max(state.latest, t)
@@ -110,7 +116,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         self._fold(state)
         return signals
 
-    def _complete(self, state: BacklogState, t: float, deadline: float | None, on_time: bool | None) -> None:
+    def _complete(
+        self, state: BacklogState, t: float, deadline: float | None, on_time: bool | None, service_type: str
+    ) -> None:
         if t < state.model.until:
             if not any(a <= t < b for a, b in state.skip):
                 state.model.count(self.grid, t)
@@ -118,7 +126,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             bisect.insort(state.completions, t)
         if on_time is None and deadline is not None:
             on_time = t <= deadline
-        if on_time is None:
+        if on_time is None or (deadline is not None and self._began_by(deadline, service_type) < state.cleared):
             return
         bisect.insort(state.outcomes, (t, int(on_time)))
         del state.outcomes[: -self.backlog.on_time_counts[-1]]
@@ -156,6 +164,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         if active and p_value >= b.release_level:
             state.skip.append((state.since if state.since is not None else now, now))
             state.since = None
+            state.cleared = now
         elif not active and p_value < b.level:
             state.since = since
         active = state.since is not None
@@ -232,7 +241,11 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             del state.due[cohort]
         out: list[Verdict] = []
         for hours, horizon in zip(b.overdue_hours, horizons, strict=True):
-            due = [counts for (deadline, _), counts in state.due.items() if horizon <= deadline < now]
+            due = [
+                counts
+                for (deadline, service), counts in state.due.items()
+                if horizon <= deadline < now and self._began_by(deadline, service) >= state.cleared
+            ]
             n = sum(submitted for submitted, _ in due)
             late = sum(max(0, submitted - done) for submitted, done in due)
             if n < b.on_time_counts[0] or n - late >= self.target * n:
@@ -242,6 +255,31 @@ class BacklogDetector(ServiceDetector[BacklogState]):
                 (binom_sf(late, n, 1.0 - self.target), ((n - late) / n, state.on_time, self.target), summary, now)
             )
         return out
+
+    def _began_by(self, deadline: float, service_type: str) -> float:
+        """The earliest a dossier due at ``deadline`` can have been handed in.
+
+        Deadlines are the close of the n-th working day after the day of
+        submission, n set by law per procedure, so the submission fell on or
+        after the n-th working day before the deadline's day. A dossier handed
+        in before a backlog alert ended was worked on during the backlog: if it
+        comes late, that is the same backlog being worked off, not a new one.
+        """
+        key = (deadline, service_type)
+        found = self._began.get(key)
+        if found is None:
+            day = self.calendar.local(deadline).date()
+            left = self._allowed.get(service_type, self._longest_allowed)
+            for _ in range(366):
+                if left == 0:
+                    break
+                day -= dt.timedelta(days=1)
+                left -= self.calendar.is_workday(day)
+            found = dt.datetime.combine(day, dt.time(), self.calendar.zone).timestamp()
+            if len(self._began) > 4096:
+                self._began.clear()
+            self._began[key] = found
+        return found
 
     def _fold(self, state: BacklogState) -> None:
         """Learn the pace from completions that have left every window (not those of a backlog)."""
@@ -269,6 +307,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             "due": [[d, service, *counts] for (d, service), counts in sorted(state.due.items())],
             "skip": [list(s) for s in state.skip],
             "since": state.since,
+            "cleared": never_as_null(state.cleared),
             "on_time": state.on_time,
             "judged": state.judged,
             "checked": never_as_null(state.checked),
@@ -292,6 +331,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
                 due={(float(d), str(svc)): [int(n), int(done)] for d, svc, n, done in part(data, key, "due")},
                 skip=[(float(a), float(b)) for a, b in part(data, key, "skip")],
                 since=None if since is None else float(since),
+                cleared=null_as_never(data.get("cleared")),
                 on_time=float(part(data, key, "on_time")),
                 judged=int(part(data, key, "judged")),
                 checked=null_as_never(part(data, key, "checked")),

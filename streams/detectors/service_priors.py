@@ -9,6 +9,7 @@ totals spread over the hours they can happen in.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.profiles import Profile
@@ -51,6 +52,34 @@ def yearly_dossiers(profile: Profile, entity_id: str) -> float:
 def per_open_hour(profile: Profile, entity_id: str) -> float:
     """An entity's dossiers per opening hour, the pace of its counters and of its back office."""
     return yearly_dossiers(profile, entity_id) / open_hours_per_year(profile)
+
+
+def open_share_by_hour(profile: Profile) -> list[float]:
+    """How much of each local hour of a workday the offices are open (0 to 1)."""
+    share = [0.0] * 24
+    for start, end in profile.calendar.office_hours:
+        a, b = _minute_of_day(start), _minute_of_day(end)
+        for hour in range(24):
+            share[hour] += max(0, min(b, 60 * (hour + 1)) - max(a, 60 * hour)) / 60.0
+    return share
+
+
+def counter_prior(profile: Profile, entity_id: str, hour_weights: Sequence[float], per_dossier: float) -> list[float]:
+    """Walk-ins per open hour of a workday (24) then of a day off (24): the yearly level shaped by ``hour_weights``.
+
+    The weights are normalised over the opening time, so the office's yearly
+    total is the same whatever the shape.
+    """
+    share = open_share_by_hour(profile)
+    mean_weight = sum(w * s for w, s in zip(hour_weights, share, strict=True)) / max(sum(share), 1e-9)
+    rate = per_open_hour(profile, entity_id) * per_dossier / mean_weight
+    day = [rate * w for w in hour_weights]
+    return day + day
+
+
+def _minute_of_day(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def portal_prior(profile: Profile, hour_weights: tuple[float, ...], day_off_weight: float) -> list[float]:

@@ -10,7 +10,7 @@ so does an ordinary Monday morning.
 
 Tickets are counted in sliding windows of wall time ending at the newest
 ticket, and compared with the count the learned rates expect over the
-window's opening time. Rates are learned an hour late (once a ticket has
+window's opening time. Rates are learned late (once a ticket has
 left every window), so a surge cannot teach the detector that it is
 normal before it is judged; tickets of a surge are not learned at all.
 Back-office completions are not read: their counters field says nothing
@@ -37,7 +37,7 @@ from iocsim.streams.detectors.service_base import (
     null_as_never,
     part,
 )
-from iocsim.streams.detectors.service_priors import per_open_hour
+from iocsim.streams.detectors.service_priors import counter_prior
 from iocsim.streams.detectors.service_rates import HourGrid, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.detectors.service_stats import nb_sf, upper_threshold
@@ -92,8 +92,7 @@ class QueueDetector(ServiceDetector[QueueState]):
         return event.payload.channel == "counter" and event.payload.kind != "dossier_completed"
 
     def _prior(self, key: str) -> list[float]:
-        rate = per_open_hour(self.profile, key) * self.queue.walkins_per_dossier
-        return [rate] * self.grid.pooled_size
+        return counter_prior(self.profile, key, self.queue.hour_weights, self.queue.walkins_per_dossier)
 
     def new_state(self, event: ServiceEvent) -> QueueState:
         model = RateModel.fresh(self.grid, self._prior(event.entity_id), self.queue.rates, event.event_time)
@@ -173,7 +172,7 @@ class QueueDetector(ServiceDetector[QueueState]):
         if active and not alarm:
             state.skip.append((state.surge_since if state.surge_since is not None else t, t))
             state.surge_since = None
-        elif not active and alarm and self._staffed(state):
+        elif not active and alarm and self._staffed(state) and self._warm(state):
             state.surge_since = t - window.seconds
         active = state.surge_since is not None
         s = self.settings
@@ -185,6 +184,10 @@ class QueueDetector(ServiceDetector[QueueState]):
             f"{key}: {window.count} tickets in {window.seconds / 60:.0f} min where {window.mean:.1f} were expected"
         )
         return [self.signal(SURGE_RULE, "queue_surge", "warning", key, state.district, active, t, evidence, summary)]
+
+    def _warm(self, state: QueueState) -> bool:
+        """Whether the office has been watched long enough to know its usual hours."""
+        return sum(state.model.pooled_e) >= self.queue.warm_up_hours
 
     def _staffed(self, state: QueueState) -> bool:
         usual = self._usual(state)

@@ -23,6 +23,15 @@ _WAKING_DAY = (
 )  # fmt: skip
 
 
+# Walk-ins crowd the morning: people from remote communes travel in early and
+# go home the same day (assumption; only its shape matters, the level is the
+# profile's). Hours the offices are closed are never used.
+_COUNTER_DAY = (
+    1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.2, 1.6, 1.6, 1.3, 0.8,
+    1.0, 0.7, 1.0, 0.9, 0.6, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0,
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RateSettings:
     """Empirical-Bayes learning of an hourly rate (Gamma-Poisson, with forgetting).
@@ -76,14 +85,21 @@ class QueueSettings:
     ``release_ratio`` any more. ``walkins_per_dossier`` scales the profile's
     counter dossiers into tickets for the prior: assumption, about 3 in 10
     walk-ins only ask or collect a result; the learned level corrects it
-    within hours. The prior spreads tickets evenly over opening hours, so
-    on a first morning the rush hour looks busier than it is; the
-    uncertainty of that prior (``rates``) and the strict ``level`` keep that
-    from being called a surge.
+    within hours. The prior shapes the office's level by ``hour_weights``
+    (an assumption: mornings busier), and no surge is called before
+    ``warm_up_hours`` of opening time have been learned, so that a detector
+    started cold does not take the first rush hour for a surge.
+    Windows are half an hour and longer: a 10-minute cluster of tickets
+    happens at some small office every few days by chance alone, while a
+    surge lasts most of a session; with ``level`` 1e-5 the clean weeks of
+    eleven offices raise about none. The profile's level, shaped by hour, is
+    worth ``rates.pooled_weight_hours`` (8) hours of tickets: a few tickets
+    an hour are too few to learn a rate from in a day or two, and a rate
+    known only that well hides a surge of three to five times at a small office.
     """
 
-    windows_seconds: tuple[float, ...] = (600.0, 1200.0, 1800.0, 3600.0)
-    level: float = 3e-7
+    windows_seconds: tuple[float, ...] = (1800.0, 3600.0, 5400.0)
+    level: float = 1e-5
     release_level: float = 1e-3
     surge_ratio: float = 2.0
     release_ratio: float = 1.5
@@ -92,7 +108,9 @@ class QueueSettings:
     counters_memory: float = 50.0
     min_counter_readings: int = 20
     walkins_per_dossier: float = 1.4
-    rates: RateSettings = field(default_factory=RateSettings)
+    hour_weights: tuple[float, ...] = _COUNTER_DAY
+    warm_up_hours: float = 1.0
+    rates: RateSettings = field(default_factory=lambda: RateSettings(pooled_weight_hours=8.0, fine_weight_hours=12.0))
 
     def __post_init__(self) -> None:
         _check_windows("queue.windows_seconds", self.windows_seconds)
@@ -105,6 +123,10 @@ class QueueSettings:
             raise SettingsError("queue.closure_fraction", "must be in (0, 1)")
         if not self.counters_memory >= 1.0 or not self.walkins_per_dossier > 0.0:
             raise SettingsError("queue.counters_memory", "counters_memory must be >= 1, walkins_per_dossier > 0")
+        if len(self.hour_weights) != 24 or min(self.hour_weights) <= 0:
+            raise SettingsError("queue.hour_weights", "needs 24 weights, all > 0")
+        if self.warm_up_hours < 0:
+            raise SettingsError("queue.warm_up_hours", "must be >= 0")
 
     @property
     def longest(self) -> float:
@@ -148,7 +170,12 @@ class BacklogSettings:
     """A back office falling behind: completions collapse, or too many come late.
 
     Completions happen in working time, so their rate is per opening hour
-    (prior: the entity's yearly dossiers over the year's opening hours).
+    (prior: the entity's yearly dossiers over the year's opening hours). A
+    back office works at a steady pace whatever the hour, and the yearly
+    volume is official, so the prior is worth 16 opening hours of
+    completions (``rates``) and the learned rate may be trusted to about
+    ±10 % (``max_shape`` 100): a small office's day of two completions an
+    hour could not otherwise tell a pace slowed three or four times from chance.
     Collapse: completions in any of ``windows_hours`` (working hours back from
     now) improbably few at ``level`` and at most ``collapse_ratio`` of the
     expected count, with at least ``min_expected`` due. Late: among the last
@@ -172,7 +199,7 @@ class BacklogSettings:
     overdue_hours: tuple[float, ...] = (8.0, 16.0, 24.0)
     check_seconds: float = 300.0
     rates: RateSettings = field(
-        default_factory=lambda: RateSettings(pooled_weight_hours=4.0, pooled_memory_hours=80.0, max_shape=30.0)
+        default_factory=lambda: RateSettings(pooled_weight_hours=16.0, pooled_memory_hours=80.0, max_shape=100.0)
     )
 
     def __post_init__(self) -> None:
