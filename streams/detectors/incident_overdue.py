@@ -16,10 +16,10 @@ from typing import Any
 
 from iocsim.contract import INCIDENT_CATEGORIES, INCIDENT_REPORTS, Envelope, Evidence, IncidentReport
 from iocsim.sim.profiles import Profile
-from iocsim.streams.detectors.incident_gate import SignalGate, state_part
 from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings
 from iocsim.streams.detectors.keyed_states import KeyedStates
+from iocsim.streams.detectors.signal_gate import SignalGate, state_part
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -114,7 +114,7 @@ class OverdueDetector(KeyedStates[OverdueState]):
             if event_time < state.clock:
                 continue
             due = any(deadline < event_time for deadline, _ in state.open.values())
-            if due or state.gate.wants_tick(event_time):
+            if due or state.gate.wants(event_time):
                 signal = self._evaluate(key, state, event_time)
                 if signal is not None:
                     signals.append(signal)

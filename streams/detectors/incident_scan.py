@@ -32,7 +32,6 @@ from iocsim.contract import (
     Severity,
 )
 from iocsim.sim.profiles import Profile
-from iocsim.streams.detectors.incident_gate import SignalGate, state_part
 from iocsim.streams.detectors.incident_rates import (
     CATEGORY_INDEX,
     FloatArray,
@@ -44,6 +43,7 @@ from iocsim.streams.detectors.incident_rates import (
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings, ScanSettings
 from iocsim.streams.detectors.incident_stats import WindowTest, judge_window, most_telling
 from iocsim.streams.detectors.keyed_states import KeyedStates
+from iocsim.streams.detectors.signal_gate import SignalGate, state_part
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -193,7 +193,7 @@ class ScanDetector(KeyedStates[ScanState]):
         signals = []
         for key in sorted(self._states):
             state = self._states[key]
-            if event_time < state.clock or not (state.alarms or state.gate.wants_tick(event_time)):
+            if event_time < state.clock or not (state.alarms or state.gate.wants(event_time)):
                 continue
             signal = self._evaluate(key, state, event_time, set(state.alarms), may_start=False)
             if signal is not None:

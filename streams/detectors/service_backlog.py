@@ -34,20 +34,12 @@ from typing import Any
 
 from iocsim.contract import ServiceEvent
 from iocsim.sim.profiles import Profile
-from iocsim.streams.detectors.service_base import (
-    EntityState,
-    Gate,
-    SeenIds,
-    ServiceDetector,
-    count_between,
-    never_as_null,
-    null_as_never,
-    part,
-)
+from iocsim.streams.detectors.service_base import EntityState, SeenIds, ServiceDetector, count_between
 from iocsim.streams.detectors.service_priors import per_open_hour
 from iocsim.streams.detectors.service_rates import HourGrid, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.detectors.service_stats import binom_sf, lower_threshold, nb_cdf
+from iocsim.streams.detectors.signal_gate import SignalGate, never_as_null, null_as_never, state_part
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -74,7 +66,7 @@ class BacklogState(EntityState):
     on_time: float = 1.0
     judged: int = 0
     checked: float = float("-inf")
-    gate: Gate = field(default_factory=Gate)
+    gate: SignalGate = field(default_factory=SignalGate)
 
 
 class BacklogDetector(ServiceDetector[BacklogState]):
@@ -316,26 +308,26 @@ class BacklogDetector(ServiceDetector[BacklogState]):
 
     def state_from_dict(self, key: str, data: Mapping[str, Any]) -> BacklogState:
         model = RateModel.from_dict(
-            f"{key}.model", part(data, key, "model"), self.grid, self._prior(key), self.backlog.rates
+            f"{key}.model", state_part(data, key, "model"), self.grid, self._prior(key), self.backlog.rates
         )
         try:
-            since = part(data, key, "since")
+            since = state_part(data, key, "since")
             return BacklogState(
-                district=str(part(data, key, "district")),
-                ids=SeenIds.from_list(f"{key}.ids", part(data, key, "ids")),
+                district=str(state_part(data, key, "district")),
+                ids=SeenIds.from_list(f"{key}.ids", state_part(data, key, "ids")),
                 model=model,
-                start=float(part(data, key, "start")),
-                latest=null_as_never(part(data, key, "latest")),
-                completions=sorted(float(t) for t in part(data, key, "completions")),
-                outcomes=sorted((float(t), int(o)) for t, o in part(data, key, "outcomes")),
-                due={(float(d), str(svc)): [int(n), int(done)] for d, svc, n, done in part(data, key, "due")},
-                skip=[(float(a), float(b)) for a, b in part(data, key, "skip")],
+                start=float(state_part(data, key, "start")),
+                latest=null_as_never(state_part(data, key, "latest")),
+                completions=sorted(float(t) for t in state_part(data, key, "completions")),
+                outcomes=sorted((float(t), int(o)) for t, o in state_part(data, key, "outcomes")),
+                due={(float(d), str(svc)): [int(n), int(done)] for d, svc, n, done in state_part(data, key, "due")},
+                skip=[(float(a), float(b)) for a, b in state_part(data, key, "skip")],
                 since=None if since is None else float(since),
                 cleared=null_as_never(data.get("cleared")),
-                on_time=float(part(data, key, "on_time")),
-                judged=int(part(data, key, "judged")),
-                checked=null_as_never(part(data, key, "checked")),
-                gate=Gate.from_list(f"{key}.gate", part(data, key, "gate")),
+                on_time=float(state_part(data, key, "on_time")),
+                judged=int(state_part(data, key, "judged")),
+                checked=null_as_never(state_part(data, key, "checked")),
+                gate=SignalGate.from_list(f"{key}.gate", state_part(data, key, "gate")),
             )
         except (TypeError, ValueError) as exc:
             raise StateError(key, f"unreadable backlog state: {exc}") from exc

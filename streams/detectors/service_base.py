@@ -57,62 +57,6 @@ class SeenIds:
         return cls(ids, max(ids.values(), default=float("-inf")))
 
 
-@dataclass
-class Gate:
-    """Passes a verdict when it changes, and repeats it every ``heartbeat`` while active or ``quiet`` after clearing.
-
-    It only moves forward in event time: a replayed or late verdict is never
-    passed twice.
-    """
-
-    active: bool = False
-    at: float = float("-inf")
-    quiet_until: float = float("-inf")
-
-    def offer(self, t: float, active: bool, heartbeat: float, quiet: float) -> bool:
-        if t <= self.at:
-            return False
-        if active != self.active:
-            if not active:
-                self.quiet_until = t + quiet
-        elif t - self.at < heartbeat or not (active or t <= self.quiet_until):
-            return False
-        self.active, self.at = active, t
-        return True
-
-    def wants(self, t: float) -> bool:
-        """Whether a verdict at ``t`` could pass: the gate is active, or still repeating a cleared verdict."""
-        return t > self.at and (self.active or t <= self.quiet_until)
-
-    def to_list(self) -> list[Any]:
-        return [int(self.active), never_as_null(self.at), never_as_null(self.quiet_until)]
-
-    @classmethod
-    def from_list(cls, where: str, data: Any) -> Gate:
-        try:
-            active, at, quiet_until = data
-            return cls(bool(int(active)), null_as_never(at), null_as_never(quiet_until))
-        except (TypeError, ValueError) as exc:
-            raise StateError(where, f"{data!r} is not [active, at, quiet_until]") from exc
-
-
-def never_as_null(value: float) -> float | None:
-    """JSON has no infinity: 'never' (minus infinity) is stored as null."""
-    return None if value == float("-inf") else value
-
-
-def null_as_never(value: Any) -> float:
-    return float("-inf") if value is None else float(value)
-
-
-def part(data: Mapping[str, Any], where: str, name: str) -> Any:
-    """``data[name]``, or a StateError naming the missing field."""
-    try:
-        return data[name]
-    except (KeyError, TypeError) as exc:
-        raise StateError(f"{where}.{name}", "missing") from exc
-
-
 def count_between(times: Sequence[float], start: float, end: float) -> int:
     """Entries of a sorted list in (start, end]."""
     return bisect.bisect_right(times, end) - bisect.bisect_right(times, start)

@@ -28,18 +28,11 @@ from typing import Any
 
 from iocsim.contract import ServiceEvent
 from iocsim.sim.profiles import Profile
-from iocsim.streams.detectors.service_base import (
-    EntityState,
-    Gate,
-    SeenIds,
-    ServiceDetector,
-    never_as_null,
-    null_as_never,
-    part,
-)
+from iocsim.streams.detectors.service_base import EntityState, SeenIds, ServiceDetector
 from iocsim.streams.detectors.service_priors import portal_prior
 from iocsim.streams.detectors.service_rates import HourGrid, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
+from iocsim.streams.detectors.signal_gate import SignalGate, never_as_null, null_as_never, state_part
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -55,7 +48,7 @@ class PortalState(EntityState):
     clock: float = float("-inf")
     active: bool = False
     checked: float = float("-inf")
-    gate: Gate = field(default_factory=Gate)
+    gate: SignalGate = field(default_factory=SignalGate)
 
 
 class PortalOutageDetector(ServiceDetector[PortalState]):
@@ -135,18 +128,20 @@ class PortalOutageDetector(ServiceDetector[PortalState]):
         }
 
     def state_from_dict(self, key: str, data: Mapping[str, Any]) -> PortalState:
-        model = RateModel.from_dict(f"{key}.model", part(data, key, "model"), self.grid, self.prior, self.portal.rates)
+        model = RateModel.from_dict(
+            f"{key}.model", state_part(data, key, "model"), self.grid, self.prior, self.portal.rates
+        )
         try:
-            last = part(data, key, "last")
+            last = state_part(data, key, "last")
             return PortalState(
-                district=str(part(data, key, "district")),
-                ids=SeenIds.from_list(f"{key}.ids", part(data, key, "ids")),
+                district=str(state_part(data, key, "district")),
+                ids=SeenIds.from_list(f"{key}.ids", state_part(data, key, "ids")),
                 model=model,
                 last=None if last is None else float(last),
-                clock=null_as_never(part(data, key, "clock")),
-                active=bool(part(data, key, "active")),
-                checked=null_as_never(part(data, key, "checked")),
-                gate=Gate.from_list(f"{key}.gate", part(data, key, "gate")),
+                clock=null_as_never(state_part(data, key, "clock")),
+                active=bool(state_part(data, key, "active")),
+                checked=null_as_never(state_part(data, key, "checked")),
+                gate=SignalGate.from_list(f"{key}.gate", state_part(data, key, "gate")),
             )
         except (TypeError, ValueError) as exc:
             raise StateError(key, f"unreadable portal state: {exc}") from exc

@@ -27,20 +27,12 @@ from typing import Any
 
 from iocsim.contract import ServiceEvent
 from iocsim.sim.profiles import Profile
-from iocsim.streams.detectors.service_base import (
-    EntityState,
-    Gate,
-    SeenIds,
-    ServiceDetector,
-    count_between,
-    never_as_null,
-    null_as_never,
-    part,
-)
+from iocsim.streams.detectors.service_base import EntityState, SeenIds, ServiceDetector, count_between
 from iocsim.streams.detectors.service_priors import counter_prior
 from iocsim.streams.detectors.service_rates import HourGrid, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.detectors.service_stats import nb_sf, upper_threshold
+from iocsim.streams.detectors.signal_gate import SignalGate, never_as_null, null_as_never, state_part
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
 
@@ -74,8 +66,8 @@ class QueueState(EntityState):
     closed: bool = False
     surge_since: float | None = None
     checked: float = float("-inf")
-    closure_gate: Gate = field(default_factory=Gate)
-    surge_gate: Gate = field(default_factory=Gate)
+    closure_gate: SignalGate = field(default_factory=SignalGate)
+    surge_gate: SignalGate = field(default_factory=SignalGate)
 
 
 class QueueDetector(ServiceDetector[QueueState]):
@@ -242,27 +234,27 @@ class QueueDetector(ServiceDetector[QueueState]):
 
     def state_from_dict(self, key: str, data: Mapping[str, Any]) -> QueueState:
         model = RateModel.from_dict(
-            f"{key}.model", part(data, key, "model"), self.grid, self._prior(key), self.queue.rates
+            f"{key}.model", state_part(data, key, "model"), self.grid, self._prior(key), self.queue.rates
         )
         try:
-            gates = part(data, key, "gates")
-            since = part(data, key, "surge_since")
+            gates = state_part(data, key, "gates")
+            since = state_part(data, key, "surge_since")
             return QueueState(
-                district=str(part(data, key, "district")),
-                ids=SeenIds.from_list(f"{key}.ids", part(data, key, "ids")),
+                district=str(state_part(data, key, "district")),
+                ids=SeenIds.from_list(f"{key}.ids", state_part(data, key, "ids")),
                 model=model,
-                latest=null_as_never(part(data, key, "latest")),
-                counters=int(part(data, key, "counters")),
-                queue=int(part(data, key, "queue")),
-                normal=float(part(data, key, "normal")),
-                readings=int(part(data, key, "readings")),
-                arrivals=sorted(float(a) for a in part(data, key, "arrivals")),
-                skip=[(float(a), float(b)) for a, b in part(data, key, "skip")],
-                closed=bool(part(data, key, "closed")),
+                latest=null_as_never(state_part(data, key, "latest")),
+                counters=int(state_part(data, key, "counters")),
+                queue=int(state_part(data, key, "queue")),
+                normal=float(state_part(data, key, "normal")),
+                readings=int(state_part(data, key, "readings")),
+                arrivals=sorted(float(a) for a in state_part(data, key, "arrivals")),
+                skip=[(float(a), float(b)) for a, b in state_part(data, key, "skip")],
+                closed=bool(state_part(data, key, "closed")),
                 surge_since=None if since is None else float(since),
-                checked=null_as_never(part(data, key, "checked")),
-                closure_gate=Gate.from_list(f"{key}.gates", gates[0]),
-                surge_gate=Gate.from_list(f"{key}.gates", gates[1]),
+                checked=null_as_never(state_part(data, key, "checked")),
+                closure_gate=SignalGate.from_list(f"{key}.gates", gates[0]),
+                surge_gate=SignalGate.from_list(f"{key}.gates", gates[1]),
             )
         except (TypeError, ValueError, IndexError) as exc:
             raise StateError(key, f"unreadable queue state: {exc}") from exc

@@ -2,7 +2,7 @@
 
 The alert lifecycle needs to hear an active condition again before its
 staleness timeout, and a cleared one for as long as it waits before
-resolving; it needs nothing about the thousands of quiet communes. A gate
+resolving; it needs nothing about the thousands of quiet entities. A gate
 passes a verdict when it differs from the last one passed, and repeats it
 every ``heartbeat`` seconds while active (or for ``quiet`` seconds after it
 cleared). It only moves forward in event time, so a replayed or late
@@ -20,14 +20,17 @@ from iocsim.streams.errors import StateError
 
 @dataclass
 class SignalGate:
-    """Per-entity memory of the last verdict passed on (plain numbers, for the state table)."""
+    """Passes a verdict when it changes, and repeats it every ``heartbeat`` while active or ``quiet`` after clearing.
+
+    It only moves forward in event time: a replayed or late verdict is never
+    passed twice.
+    """
 
     active: bool = False
-    at: float = -1.0
-    quiet_until: float = -1.0
+    at: float = float("-inf")
+    quiet_until: float = float("-inf")
 
     def offer(self, t: float, active: bool, heartbeat: float, quiet: float) -> bool:
-        """Whether a verdict at ``t`` should become a signal; records it if so."""
         if t <= self.at:
             return False
         if active != self.active:
@@ -38,20 +41,29 @@ class SignalGate:
         self.active, self.at = active, t
         return True
 
-    def wants_tick(self, t: float) -> bool:
-        """Whether a tick at ``t`` could pass anything (an active entity, or one recently cleared)."""
+    def wants(self, t: float) -> bool:
+        """Whether a verdict at ``t`` could pass: the gate is active, or still repeating a cleared verdict."""
         return t > self.at and (self.active or t <= self.quiet_until)
 
-    def to_list(self) -> list[float | int]:
-        return [int(self.active), self.at, self.quiet_until]
+    def to_list(self) -> list[Any]:
+        return [int(self.active), never_as_null(self.at), never_as_null(self.quiet_until)]
 
     @classmethod
     def from_list(cls, where: str, data: Any) -> SignalGate:
         try:
             active, at, quiet_until = data
-            return cls(bool(int(active)), float(at), float(quiet_until))
+            return cls(bool(int(active)), null_as_never(at), null_as_never(quiet_until))
         except (TypeError, ValueError) as exc:
             raise StateError(where, f"{data!r} is not [active, at, quiet_until]") from exc
+
+
+def never_as_null(value: float) -> float | None:
+    """JSON has no infinity: 'never' (minus infinity) is stored as null."""
+    return None if value == float("-inf") else value
+
+
+def null_as_never(value: Any) -> float:
+    return float("-inf") if value is None else float(value)
 
 
 def state_part(data: Mapping[str, Any], where: str, name: str) -> Any:
