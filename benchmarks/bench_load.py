@@ -17,6 +17,8 @@ client and broker add on top of the stall. Memory: the harness process's RSS dur
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import threading
 import time
 
@@ -37,6 +39,14 @@ def _rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS")
+
+
+def _rss_after_trim() -> float:
+    """RSS once glibc has handed its free heap pages back: what is left is memory still in use."""
+    libc = ctypes.util.find_library("c")
+    if libc is not None:
+        ctypes.CDLL(libc).malloc_trim(0)
+    return _rss_mib()
 
 
 def harness_rate(bootstrap: str, pool: Pool, seconds: float, offered: float, marked: bool = False) -> float:
@@ -168,10 +178,12 @@ def soak(pool: Pool, seconds: float, rate: float) -> None:
         quarter = max(len(samples) // 4, 1)
         tail = np.asarray(samples[quarter - 1 :])
         slope = np.polyfit(np.arange(tail.size) / 60.0, tail, 1)[0] if tail.size > 1 else 0.0
+        trimmed = _rss_after_trim()
         print(
             f"soak {seconds:g} s at {rate:,.0f}/s ({outcome.acked:,} acked, {outcome.failed} failed): harness RSS "
             f"{before:.1f} MiB before, {samples[quarter - 1]:.1f} MiB after the first quarter, {samples[-1]:.1f} MiB "
-            f"at the end, max {max(samples):.1f} MiB; slope after the first quarter {slope * 1024:+.1f} KiB/min"
+            f"at the end, max {max(samples):.1f} MiB; slope after the first quarter {slope * 1024:+.1f} KiB/min; "
+            f"after returning the C heap's free pages (malloc_trim) {trimmed:.1f} MiB"
         )
 
 
