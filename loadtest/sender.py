@@ -4,10 +4,11 @@ Each tick sends everything due and polls delivery reports; it never waits for ac
 sending more, so a slow or stalled target shows as latency (measured from the intended time) instead of
 as a quietly slower schedule. If the sender itself cannot keep up it says so (``max_behind_s``, CPU).
 
-Per-message Python work is kept to a list lookup, a bytes concatenation and ``produce``: the partition is
-computed up front (murmur2 of the key, as the Java client and kafka-python do), so delivery reports of a
-partition arrive in sending order and are matched to their events in bulk, with numpy, from one shared
-callback that appends two integers. A retried batch can be reported out of order; its events' latencies
+Per-message Python work is kept to a list lookup and ``produce``: the partition is computed up front
+(murmur2 of the key, as the Java client and kafka-python do), so delivery reports of a partition arrive
+in sending order and are matched to their events in bulk, with numpy. Each (topic, partition) has its own
+delivery callback, which only appends its number: asking the report for its topic and partition cost
+as much again. A retried batch can be reported out of order; its events' latencies
 may then be swapped among each other (they were due within one batch), but never lost or double-counted.
 
 With ``mark_sequence`` (``--verify``) every value carries a first JSON member
@@ -201,33 +202,40 @@ class KafkaSender:
             return
         self._tracks_offsets = self.observer is not None
         try:
-            self._producer = Producer({**producer_config(self.settings), "on_delivery": self._callback()})
+            self._producer = Producer(producer_config(self.settings))
         except KafkaException as exc:
             raise LoadError(f"cannot create a Kafka producer for {self.settings.bootstrap}: {exc}") from exc
         self._table, self._channel_of, self._partition_of = self._channels(self._producer)
 
-    def _callback(self) -> Callable[[KafkaError | None, Any], None]:
-        """The shared delivery callback: as little as possible per message (it runs for every event)."""
-        base, reports_append = self._base, self._reports.append
+    def _callback(self, channel: int) -> Callable[[KafkaError | None, Any], None]:
+        """The delivery callback of one channel: as little as possible per message (it runs for every event)."""
+        reports_append = self._reports.append
         offsets_append, errors_append = self._offsets.append, self._errors.append
-        tracks_offsets = self._tracks_offsets
+        failed = -1 - channel
 
         def on_delivery(err: KafkaError | None, msg: Any) -> None:
             try:
-                channel = base[msg.topic()] + msg.partition()
                 if err is None:
                     reports_append(channel)
-                    if tracks_offsets:
-                        offsets_append(msg.offset())
                 else:
-                    reports_append(-1 - channel)
+                    reports_append(failed)
                     errors_append(err.name())
-                    if tracks_offsets:
-                        offsets_append(-1)
             except Exception:  # an exception here would be swallowed and lose later reports
                 errors_append("callback")
 
-        return on_delivery
+        def on_delivery_with_offset(err: KafkaError | None, msg: Any) -> None:
+            try:
+                if err is None:
+                    reports_append(channel)
+                    offsets_append(msg.offset())
+                else:
+                    reports_append(failed)
+                    errors_append(err.name())
+                    offsets_append(-1)
+            except Exception:
+                errors_append("callback")
+
+        return on_delivery_with_offset if self._tracks_offsets else on_delivery
 
     def _channels(self, producer: Producer) -> tuple[list[tuple[str, int]], np.ndarray, list[int]]:
         """(topic, partition) per channel; each pool entry's channel and partition (filling the topics' bases)."""
@@ -269,7 +277,13 @@ class KafkaSender:
         settings, pool = self.settings, self.pool
         table, channel_of = self._table, self._channel_of
         fifos = [_Fifo() for _ in table]
-        entries = list(zip(pool.topics, pool.values, pool.keys, self._partition_of, strict=True))
+        callbacks = [self._callback(c) for c in range(len(table))]
+        entries = [
+            (topic, value, key, part, callbacks[c])
+            for topic, value, key, part, c in zip(
+                pool.topics, pool.values, pool.keys, self._partition_of, channel_of.tolist(), strict=True
+            )
+        ]
         marking = settings.mark_sequence
         feed_pools = [pool.indices_of(feed) for feed in schedule.feeds]
         for feed, positions in zip(schedule.feeds, feed_pools, strict=True):
@@ -340,14 +354,14 @@ class KafkaSender:
                 latencies.clear()
             pending_latencies = 0
 
-        def produce_when_room(topic: str, value: bytes, key: bytes | None, part: int) -> None:
+        def produce_when_room(topic: str, value: bytes, key: bytes | None, part: int, on_delivery: Any) -> None:
             """The client's queue is full: serve delivery reports until it takes the message."""
             while True:
                 result.errors["queue_full_retried"] += 1
                 poll(0.005)
                 settle()
                 try:
-                    produce(topic, value, key, part)
+                    produce(topic, value, key, part, on_delivery)
                     return
                 except BufferError:
                     continue
@@ -451,20 +465,20 @@ class KafkaSender:
                 j = min(int(np.searchsorted(due, now, side="right")), i + MAX_BATCH, slice_end)
                 if marking:
                     for k in range(i - slice_start, j - slice_start):
-                        topic, value, key, part = entries[pos[k]]
+                        topic, value, key, part, on_delivery = entries[pos[k]]
                         o = k * MARKER_WIDTH
                         value = markers[o : o + MARKER_WIDTH] + value[1:]
                         try:
-                            produce(topic, value, key, part)
+                            produce(topic, value, key, part, on_delivery)
                         except BufferError:
-                            produce_when_room(topic, value, key, part)
+                            produce_when_room(topic, value, key, part, on_delivery)
                 else:
                     for k in range(i - slice_start, j - slice_start):
-                        topic, value, key, part = entries[pos[k]]
+                        topic, value, key, part, on_delivery = entries[pos[k]]
                         try:
-                            produce(topic, value, key, part)
+                            produce(topic, value, key, part, on_delivery)
                         except BufferError:
-                            produce_when_room(topic, value, key, part)
+                            produce_when_room(topic, value, key, part, on_delivery)
                 batch_channels = chunk_channels[i:j]
                 batch_due = due[i:j]
                 for c in np.unique(batch_channels):
