@@ -67,6 +67,7 @@ anomalies:
   - {kind: camera_offline, entity: TC-09, start: 5m, duration: 2h}
   - {kind: camera_covered, entity: MA-03, start: 10m, duration: 2h}
   - {kind: queue_surge, entity: hcc-dien-bien-phu, start: 5m, duration: 2h, params: {multiplier: 4}}
+  - {kind: counter_closure, entity: hcc-tuan-giao, start: 5m, duration: 2h, params: {counters_open: 0}}
   - {kind: incident_burst, entity: tua-chua/huoi-so, start: 5m, duration: 2h,
      params: {category: natural_disaster, min_per_hour: 10}}
 """
