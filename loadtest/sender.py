@@ -193,7 +193,6 @@ class KafkaSender:
         """Per delivery report, in arrival order: the channel, or ``-1 - channel`` for a failed delivery."""
         self._offsets: list[int] = []
         self._errors: list[str] = []
-        self._base: dict[str, int] = {}
         self._producer: Producer | None = None
         self._tracks_offsets = False
 
@@ -238,19 +237,20 @@ class KafkaSender:
         return on_delivery_with_offset if self._tracks_offsets else on_delivery
 
     def _channels(self, producer: Producer) -> tuple[list[tuple[str, int]], np.ndarray, list[int]]:
-        """(topic, partition) per channel; each pool entry's channel and partition (filling the topics' bases)."""
+        """(topic, partition) per channel; each pool entry's channel and partition."""
         try:
             metadata = producer.list_topics(timeout=10)
         except KafkaException as exc:
             raise LoadError(f"Kafka at {self.settings.bootstrap} does not answer metadata requests: {exc}") from exc
         table: list[tuple[str, int]] = []
+        base: dict[str, int] = {}
         for topic in sorted(set(self.pool.topics)):
             found = metadata.topics.get(topic)
             if found is None or found.error is not None or not found.partitions:
                 raise LoadError(f"topic {topic} does not exist on {self.settings.bootstrap} (create it first)")
-            self._base[topic] = len(table)
+            base[topic] = len(table)
             table.extend((topic, p) for p in range(len(found.partitions)))
-        counts = {topic: sum(1 for t, _ in table if t == topic) for topic in self._base}
+        counts = {topic: sum(1 for t, _ in table if t == topic) for topic in base}
         cache: dict[tuple[str, bytes | None], int] = {}
         partitions: list[int] = []
         for i, (topic, key) in enumerate(zip(self.pool.topics, self.pool.keys, strict=True)):
@@ -260,7 +260,6 @@ class KafkaSender:
                 if key is not None:
                     cache[(topic, key)] = part
             partitions.append(part)
-        base = self._base
         channel = np.asarray([base[t] + p for t, p in zip(self.pool.topics, partitions, strict=True)], dtype=np.int64)
         return table, channel, partitions
 

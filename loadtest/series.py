@@ -149,19 +149,22 @@ class SecondSeries:
         summed = np.bincount(inverse, weights=np.concatenate(counts), minlength=unique.size).astype(np.int64)
         return unique // BUCKETS, unique % BUCKETS, summed
 
-    def percentiles_ms(self, p: float) -> np.ndarray:
-        """The ``p``-th latency percentile in ms of the bin holding each second (NaN where a bin has none)."""
-        per_bin = np.full(-(-self.seconds // self.bin_seconds), np.nan)
+    def percentiles_ms(self, *ps: float) -> list[np.ndarray]:
+        """Per ``p``: the latency percentile in ms of the bin holding each second (NaN where a bin has none)."""
         bins, buckets, counts = self.buckets()
-        if counts.size:
-            starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
-            totals = np.add.reduceat(counts, starts)
-            cumulative = np.cumsum(counts)
-            before = cumulative[starts] - counts[starts]
-            ranks = np.maximum(np.ceil(p / 100.0 * totals).astype(np.int64), 1)
-            found = np.searchsorted(cumulative, before + ranks)
-            per_bin[bins[starts]] = _bucket_upper_ms(buckets[found])
-        return np.repeat(per_bin, self.bin_seconds)[: self.seconds]
+        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]]) if counts.size else np.zeros(0, np.int64)
+        totals = np.add.reduceat(counts, starts) if counts.size else np.zeros(0, np.int64)
+        cumulative = np.cumsum(counts)
+        before = cumulative[starts] - counts[starts]
+        out = []
+        for p in ps:
+            per_bin = np.full(-(-self.seconds // self.bin_seconds), np.nan)
+            if counts.size:
+                ranks = np.maximum(np.ceil(p / 100.0 * totals).astype(np.int64), 1)
+                found = np.searchsorted(cumulative, before + ranks)
+                per_bin[bins[starts]] = _bucket_upper_ms(buckets[found])
+            out.append(np.repeat(per_bin, self.bin_seconds)[: self.seconds])
+        return out
 
     def merge(self, other: SecondSeries) -> None:
         for name in COUNTERS:
@@ -180,7 +183,7 @@ class SecondSeries:
 
     def rows(self) -> list[dict[str, Any]]:
         counts = {name: self.count(name) for name in COUNTERS}
-        p50, p99 = self.percentiles_ms(50.0), self.percentiles_ms(99.0)
+        p50, p99 = self.percentiles_ms(50.0, 99.0)
         rows = []
         for t in range(self.seconds):
             row: dict[str, Any] = {"t": t}
