@@ -1,10 +1,10 @@
 """Per-second series of a run: offered, sent, acknowledged, errors, and latency percentiles over time.
 
 Latencies are kept as log-spaced bucket counts (32 per doubling: ±1.1 %, 1 µs to 71 min), so series
-from several processes merge exactly by adding counts. Only the last few time bins are dense rows; older
-ones keep just their non-empty buckets. Bins start one second wide and double in width whenever a run
-outgrows ``MAX_LATENCY_BINS``, so an hours-long soak keeps a bounded amount of latency detail (percentiles
-over 2 s, 4 s, ... bins) while counters stay per second.
+from several processes merge exactly by adding counts. The counts live in one preallocated table of
+``LATENCY_BINS`` rows of intended send time: bins start one second wide and double in width (adjacent rows
+added) whenever a run outgrows the table, so a soak of any length holds a fixed amount of latency detail
+(percentiles over 2 s, 4 s, ... bins) and its memory stays flat, while counters and maxima stay per second.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import numpy as np
 BUCKETS_PER_DOUBLING = 32
 BUCKETS = 32 * BUCKETS_PER_DOUBLING
 COUNTERS = ("offered", "sent", "acked", "errors")
-OPEN_BINS = 4
-"""Bins behind the newest one whose latencies are still kept as dense rows (late acknowledgements)."""
-MAX_LATENCY_BINS = 1024
+LATENCY_BINS = 512
+"""Rows of the latency table: 4 MiB, one-second detail for the first 8.5 minutes."""
 
 
 def _bucket(seconds: np.ndarray) -> np.ndarray:
@@ -62,15 +61,13 @@ class _Column:
 class SecondSeries:
     """Counters per second since the run's start, and latency buckets per bin of intended send time."""
 
-    def __init__(self) -> None:
+    def __init__(self, latency_bins: int = LATENCY_BINS) -> None:
         self._counts = {name: _Column(np.int64) for name in COUNTERS}
         self._max = _Column(np.float64, fill=-1.0)
         """The worst latency per second; -1 for a second without any."""
         self.bin_seconds = 1
-        self._open: dict[int, np.ndarray] = {}
-        self._bin = _Column(np.int64)
-        self._bucket = _Column(np.int16)
-        self._count = _Column(np.int64)
+        self._latency = np.zeros((latency_bins, BUCKETS), dtype=np.int64)
+        self._latency.fill(0)  # touch every page now, so the table's memory does not grow during the run
 
     @property
     def seconds(self) -> int:
@@ -102,67 +99,36 @@ class SecondSeries:
         seconds = np.maximum(due_s.astype(np.int64), 0)
         self._max.extend_to(int(seconds.max()) + 1)
         np.maximum.at(self._max.values, seconds, latency_s)
-        while int(seconds.max()) // self.bin_seconds >= MAX_LATENCY_BINS:
-            self._widen(2 * self.bin_seconds)
-        bins = seconds // self.bin_seconds
-        buckets = _bucket(latency_s)
-        for b in np.unique(bins).tolist():
-            row = self._open.get(b)
-            if row is None:
-                row = self._open[b] = np.zeros(BUCKETS, dtype=np.int64)
-            row += np.bincount(buckets[bins == b], minlength=BUCKETS)
-        newest = int(bins.max())
-        for old in [b for b in self._open if b < newest - OPEN_BINS]:
-            self._append_row(old, self._open.pop(old))
+        while int(seconds.max()) // self.bin_seconds >= len(self._latency):
+            self._widen()
+        cells = (seconds // self.bin_seconds) * BUCKETS + _bucket(latency_s)
+        first = int(cells.min()) // BUCKETS * BUCKETS
+        added = np.bincount(cells - first)
+        self._latency.reshape(-1)[first : first + added.size] += added
 
-    def _append_row(self, b: int, row: np.ndarray) -> None:
-        buckets = np.flatnonzero(row)
-        self._bin.append(np.full(buckets.size, b, dtype=np.int64))
-        self._bucket.append(buckets)
-        self._count.append(row[buckets])
-
-    def _widen(self, bin_seconds: int) -> None:
-        """Merge the latency bins into bins ``bin_seconds`` wide (a multiple of the current width)."""
-        factor = bin_seconds // self.bin_seconds
-        bins, buckets, counts = self.buckets()
-        self._open = {}
-        for column in (self._bin, self._bucket, self._count):
-            column.size = 0
-        self.bin_seconds = bin_seconds
-        self._add_buckets(bins // factor, buckets, counts)
-
-    def _add_buckets(self, bins: np.ndarray, buckets: np.ndarray, counts: np.ndarray) -> None:
-        key = bins * BUCKETS + buckets
-        unique, inverse = np.unique(key, return_inverse=True)
-        self._bin.append(unique // BUCKETS)
-        self._bucket.append(unique % BUCKETS)
-        self._count.append(np.bincount(inverse, weights=counts, minlength=unique.size).astype(np.int64))
+    def _widen(self) -> None:
+        """Double the bins' width: row i becomes the sum of rows 2i and 2i + 1."""
+        half = len(self._latency) // 2
+        self._latency[:half] = self._latency[0::2] + self._latency[1::2]
+        self._latency[half:] = 0
+        self.bin_seconds *= 2
 
     def buckets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every non-empty (bin, bucket, count), sorted by bin then bucket, each pair once."""
-        open_rows = sorted(self._open.items())
-        bins = [self._bin.values] + [np.full(np.count_nonzero(r), b) for b, r in open_rows]
-        buckets = [self._bucket.values.astype(np.int64)] + [np.flatnonzero(r) for _, r in open_rows]
-        counts = [self._count.values] + [r[np.flatnonzero(r)] for _, r in open_rows]
-        key = np.concatenate(bins) * BUCKETS + np.concatenate(buckets)
-        unique, inverse = np.unique(key, return_inverse=True)
-        summed = np.bincount(inverse, weights=np.concatenate(counts), minlength=unique.size).astype(np.int64)
-        return unique // BUCKETS, unique % BUCKETS, summed
+        """Every non-empty (bin, bucket, count), sorted by bin then bucket."""
+        bins, buckets = np.nonzero(self._latency)
+        return bins, buckets, self._latency[bins, buckets]
 
     def percentiles_ms(self, *ps: float) -> list[np.ndarray]:
         """Per ``p``: the latency percentile in ms of the bin holding each second (NaN where a bin has none)."""
-        bins, buckets, counts = self.buckets()
-        starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]]) if counts.size else np.zeros(0, np.int64)
-        totals = np.add.reduceat(counts, starts) if counts.size else np.zeros(0, np.int64)
-        cumulative = np.cumsum(counts)
-        before = cumulative[starts] - counts[starts]
+        bins = -(-self.seconds // self.bin_seconds)
+        cumulative = np.cumsum(self._latency[:bins], axis=1)
+        totals = cumulative[:, -1]
         out = []
         for p in ps:
-            per_bin = np.full(-(-self.seconds // self.bin_seconds), np.nan)
-            if counts.size:
-                ranks = np.maximum(np.ceil(p / 100.0 * totals).astype(np.int64), 1)
-                found = np.searchsorted(cumulative, before + ranks)
-                per_bin[bins[starts]] = _bucket_upper_ms(buckets[found])
+            ranks = np.maximum(np.ceil(p / 100.0 * totals).astype(np.int64), 1)
+            found = np.minimum((cumulative < ranks[:, None]).sum(axis=1), BUCKETS - 1)
+            per_bin = np.full(bins, np.nan)
+            per_bin[: totals.size] = np.where(totals > 0, _bucket_upper_ms(found), np.nan)
             out.append(np.repeat(per_bin, self.bin_seconds)[: self.seconds])
         return out
 
@@ -174,12 +140,18 @@ class SecondSeries:
             mine.values[: theirs.size] += theirs
         self._max.extend_to(other._max.size)
         self._max.values[: other._max.size] = np.maximum(self._max.values[: other._max.size], other._max.values)
-        if other.bin_seconds > self.bin_seconds:
-            self._widen(other.bin_seconds)
+        while self.bin_seconds < other.bin_seconds:
+            self._widen()
         bins, buckets, counts = other.buckets()
-        self._add_buckets(bins // (self.bin_seconds // other.bin_seconds), buckets, counts)
-        while self.seconds > self.bin_seconds * MAX_LATENCY_BINS:
-            self._widen(self.bin_seconds * 2)
+        self._add_buckets(bins * other.bin_seconds, buckets, counts)
+
+    def _add_buckets(self, seconds: np.ndarray, buckets: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts`` to the buckets of the bins holding ``seconds``, widening first if they lie beyond."""
+        if counts.size == 0:
+            return
+        while int(seconds.max()) // self.bin_seconds >= len(self._latency):
+            self._widen()
+        np.add.at(self._latency, (seconds // self.bin_seconds, buckets), counts)
 
     def rows(self) -> list[dict[str, Any]]:
         counts = {name: self.count(name) for name in COUNTERS}
@@ -213,7 +185,9 @@ class SecondSeries:
         for name in COUNTERS:
             series._counts[name].append(np.asarray(arrays[name], dtype=np.int64))
         series._max.append(np.asarray(arrays["lat_max"], dtype=np.float64))
-        series.bin_seconds = int(arrays["lat_bin_seconds"][0])
+        bin_seconds = int(arrays["lat_bin_seconds"][0])
+        while series.bin_seconds < bin_seconds:
+            series._widen()
         index = np.asarray(arrays["lat_index"], dtype=np.int64).reshape(-1, 2)
-        series._add_buckets(index[:, 0], index[:, 1], np.asarray(arrays["lat_count"], dtype=np.int64))
+        series._add_buckets(index[:, 0] * bin_seconds, index[:, 1], np.asarray(arrays["lat_count"], dtype=np.int64))
         return series

@@ -6,8 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import iocsim.loadtest.series as series_module
-from iocsim.loadtest.series import BUCKETS, MAX_LATENCY_BINS, SecondSeries, _bucket, _bucket_upper_ms
+from iocsim.loadtest.series import BUCKETS, LATENCY_BINS, SecondSeries, _bucket, _bucket_upper_ms
 
 batches = st.lists(
     st.lists(
@@ -82,14 +81,9 @@ def test_merging_two_series_equals_one_series_of_everything(
 def test_a_long_run_widens_its_latency_bins_and_stays_exact_per_bin(
     groups: list[list[tuple[float, float]]], max_bins: int
 ) -> None:
-    original = series_module.MAX_LATENCY_BINS
-    series_module.MAX_LATENCY_BINS = max_bins
-    try:
-        series = SecondSeries()
-        for batch in groups:
-            _fill(series, batch)
-    finally:
-        series_module.MAX_LATENCY_BINS = original
+    series = SecondSeries(latency_bins=max_bins)
+    for batch in groups:
+        _fill(series, batch)
     samples = [s for batch in groups for s in batch]
     width = series.bin_seconds
     assert (max(int(d) for d, _ in samples) // width) < max_bins
@@ -100,14 +94,32 @@ def test_a_long_run_widens_its_latency_bins_and_stays_exact_per_bin(
         assert row["p99_ms"] == expected
 
 
-def test_an_hour_keeps_a_bounded_number_of_buckets() -> None:
+def test_an_hour_keeps_its_latency_table_and_every_count() -> None:
     series = SecondSeries()
+    table = series._latency
     rng = np.random.default_rng(7)
     for second in range(3600):
         due = second + rng.random(500)
         series.add_latencies(due, rng.lognormal(np.log(0.004), 0.6, 500))
-    bins, buckets, counts = series.buckets()
+    bins, _, counts = series.buckets()
     assert counts.sum() == 3600 * 500
-    assert series.bin_seconds == 4 and int(bins.max()) < MAX_LATENCY_BINS
-    assert buckets.size < 200 * MAX_LATENCY_BINS
+    assert series.bin_seconds == 8 and int(bins.max()) == 3599 // 8 < LATENCY_BINS
+    assert series._latency is table
     assert len(series.rows()) == 3600
+
+
+@settings(max_examples=40, deadline=None)
+@given(batches, batches)
+def test_merging_series_of_different_widths_equals_one_series_of_everything(
+    a: list[list[tuple[float, float]]], b: list[list[tuple[float, float]]]
+) -> None:
+    left, right, both = SecondSeries(latency_bins=4), SecondSeries(latency_bins=4), SecondSeries(latency_bins=4)
+    for batch in a:
+        _fill(left, batch)
+        _fill(both, batch)
+    for batch in b:
+        _fill(right, batch)
+        _fill(both, batch)
+    left.merge(right)
+    assert left.bin_seconds == both.bin_seconds
+    assert left.rows() == both.rows()
