@@ -36,7 +36,7 @@ HOURS_PER_WEEK = 168
 _PRUNE_BELOW = 1e-2
 
 
-class LocalHours:
+class WeekHours:
     """Splits sim time into local clock hours (hour of week, Monday 00:00 first)."""
 
     def __init__(self, timezone: str) -> None:
@@ -173,7 +173,7 @@ class LearnedRates:
 class RateModel:
     """Expected counts in a window, from a prior rate and what a key has learned."""
 
-    def __init__(self, learning: LearningSettings, hours: LocalHours) -> None:
+    def __init__(self, learning: LearningSettings, hours: WeekHours) -> None:
         self.learning = learning
         self.hours = hours
         self.memory = learning.memory_seconds

@@ -36,7 +36,7 @@ from iocsim.streams.detectors.incident_rates import (
     CATEGORY_INDEX,
     FloatArray,
     LearnedRates,
-    LocalHours,
+    WeekHours,
     ProfilePrior,
     RateModel,
 )
@@ -128,7 +128,7 @@ class ScanDetector(KeyedStates[ScanState]):
         self.settings = settings
         self.scan = scan
         self.prior = ProfilePrior(profile, settings.learning)
-        self.model = RateModel(settings.learning, LocalHours(profile.calendar.timezone))
+        self.model = RateModel(settings.learning, WeekHours(profile.calendar.timezone))
         self._states: dict[str, ScanState] = {}
 
     # --- what a subclass says ------------------------------------------------
