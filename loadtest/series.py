@@ -90,8 +90,10 @@ class SecondSeries:
         seconds = np.maximum(np.asarray(at_s).astype(np.int64), 0)
         if seconds.size == 0:
             return
-        column.extend_to(int(seconds.max()) + 1)
-        column.values[:] += np.bincount(seconds, minlength=column.size)
+        first = int(seconds.min())
+        added = np.bincount(seconds - first)
+        column.extend_to(first + added.size)
+        column.values[first : first + added.size] += added
 
     def add_latencies(self, due_s: np.ndarray, latency_s: np.ndarray) -> None:
         if due_s.size == 0:

@@ -36,9 +36,9 @@ from iocsim.streams.detectors.incident_rates import (
     CATEGORY_INDEX,
     FloatArray,
     LearnedRates,
-    WeekHours,
     ProfilePrior,
     RateModel,
+    WeekHours,
 )
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings, ScanSettings
 from iocsim.streams.detectors.incident_stats import WindowTest, judge_window, most_telling
