@@ -8,6 +8,19 @@ reference is frozen and the anomalous level is tracked instead, so the
 condition lasts exactly as long as the picture stays nearer the anomalous
 level than the healthy one, even if night falls meanwhile.
 
+A lost focus is a sudden drop of log sharpness, judged against how much this
+camera's sharpness usually moves from one clip to the next. Sensor noise is
+added after the optical blur, so in a dark or low-detail view the Laplacian
+energy is mostly noise and a lost focus removes only part of it: in the
+simulated night views a defocused lens kept 35-60 % of the sharpness, where a
+lit street keeps 2-15 %. A share low enough for the night would fire on a
+busy daytime view, whose sharpness moves with every passer-by; a night view
+is steady, so a drop of a third stands out there. The drop must therefore
+reach both a floor (``defocus_sharpness_share``) and a multiple of the
+camera's usual step, learned while healthy. One step counts at most the
+floor, so a single odd clip (a link coming back, fog setting in) cannot make
+the rule deaf for long.
+
 Activity compares blobs and motion with the larger of the short-term level
 and the level learned for the local hour, so a crowd is both a jump and
 unusual for the hour; at night, in a scene that is normally empty then, a
@@ -33,14 +46,15 @@ class TamperTrail(NamedTuple):
     """Per observation of a run: the three tamper verdicts and what they were judged against.
 
     ``references`` holds the log brightness and log sharpness of the healthy
-    reference, the usual displacement (px) and the displacement the turned
-    rule fires at, as they stood when the observation was judged.
+    reference, the usual displacement (px), the displacement the turned rule
+    fires at and the usual clip-to-clip step of log sharpness, as they stood
+    when the observation was judged.
     """
 
     covered: list[bool]
     defocused: list[bool]
     turned: list[bool]
-    references: list[tuple[float, float, float, float]]
+    references: list[tuple[float, float, float, float, float]]
 
     def blind(self) -> list[bool]:
         """Whether each observation showed a tampered view (activity is not judged on those)."""
@@ -91,16 +105,17 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     tampered = state.any_active()
     seen, warmup = state.seen, s.warmup_observations
     reference_b, reference_s, usual_px = state.brightness, state.sharpness, state.displacement
+    usual_step = state.sharpness_step
     previous_b, previous_s = state.previous, state.previous_sharpness
     covered_b, covered_s = -math.log(s.covered_brightness_share), -math.log(s.covered_sharpness_share)
-    defocus_s = -math.log(s.defocus_sharpness_share)
+    defocus_s, step_multiple = -math.log(s.defocus_sharpness_share), s.defocus_step_multiple
     steady_within = math.log1p(s.defocus_brightness_tolerance)
     min_px, multiple, min_response = s.turned_min_px, s.turned_baseline_multiple, s.turned_min_response
     relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
     covered_l: list[bool] = []
     defocused_l: list[bool] = []
     turned_l: list[bool] = []
-    references: list[tuple[float, float, float, float]] = []
+    references: list[tuple[float, float, float, float, float]] = []
     for t, lb, ls, d, response in zip(
         r.times, r.log_brightness, r.log_sharpness, r.displacement, r.response, strict=True
     ):
@@ -120,14 +135,16 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
             )
         else:
             covered = warm and reference_b - lb >= covered_b and blurrier >= covered_s
+        step = previous_s - ls
         if tampered and defocused_c.active:
             defocused = not covered and _nearer_anomaly(ls, defocused_c.sharpness, reference_s)
         else:
             defocused = (
-                warm
-                and not covered
+                step >= defocus_s
                 and blurrier >= defocus_s
-                and previous_s - ls >= defocus_s
+                and (step if step < blurrier else blurrier) >= step_multiple * usual_step
+                and warm
+                and not covered
                 and abs(lb - previous_b) <= steady_within
             )
         turn_at = multiple * usual_px
@@ -144,18 +161,20 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
         covered_l.append(covered)
         defocused_l.append(defocused)
         turned_l.append(turned)
-        references.append((reference_b, reference_s, usual_px, turn_at))
+        references.append((reference_b, reference_s, usual_px, turn_at, usual_step))
         if not tampered:
             alpha = 1 / (seen + 1)
             alpha = alpha if alpha > reference_alpha else reference_alpha
             reference_b = reference_b + alpha * (lb - reference_b)
             reference_s = reference_s + alpha * (ls - reference_s)
+            step = step if step >= 0 else -step
+            usual_step = usual_step + alpha * ((step if step < defocus_s else defocus_s) - usual_step)
             if response >= min_response:
                 usual_px = usual_px + alpha * ((turn_at if turn_at < d else d) - usual_px)
         previous_b, previous_s = lb, ls
         seen += 1
     state.seen, state.brightness, state.sharpness, state.displacement = seen, reference_b, reference_s, usual_px
-    state.previous, state.previous_sharpness = previous_b, previous_s
+    state.previous, state.previous_sharpness, state.sharpness_step = previous_b, previous_s, usual_step
     return TamperTrail(covered_l, defocused_l, turned_l, references)
 
 
@@ -183,7 +202,9 @@ def judge_activity(
 
     ``empty_hours`` tells, per local hour, whether the scene is normally empty
     then. The median of the recent clips is taken only where the crowd rule
-    looks at it: in a quiet scene, never.
+    looks at it: in a quiet scene, never. A blind spell breaks the run of busy
+    clips a crowd needs: the short-term level learned nothing meanwhile, and a
+    market that filled up behind a blurred lens at dawn is no crowd.
     """
     median_of = s.crowd_median_of
     recent_b, recent_m = [x[0] for x in a.recent], [x[1] for x in a.recent]
@@ -204,7 +225,7 @@ def judge_activity(
     for tampered, xb, xm, blobs, hour in zip(blind, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True):
         if tampered:
             crowd = intrusion = False
-            score = 0.0
+            score, busy = 0.0, 0
             crowd_l.append(False)
             intrusion_l.append(False)
             levels.append(None)

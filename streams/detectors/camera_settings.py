@@ -53,11 +53,19 @@ class CameraDetectorSettings:
     the short-term reference (about 3 minutes at 10-s intervals: dawn and
     dusk move it smoothly, a covered lens is a step). Covered = brightness
     and sharpness both below the given shares of the reference; defocused =
-    sharpness falling below its share from one clip to the next while
-    brightness moves by less than ``defocus_brightness_tolerance`` (blur keeps the
-    mean; fog also blurs, but pulls the picture toward gray, which moved it by
-    10 % or more in every case measured; dawn and dusk move it by well under
-    1 % per clip); turned = displacement above ``turned_min_px`` and
+    sharpness falling below ``defocus_sharpness_share`` of both the reference
+    and the previous clip, by at least ``defocus_step_multiple`` times the
+    camera's usual clip-to-clip step of log sharpness, while brightness moves
+    by less than ``defocus_brightness_tolerance``. Blur keeps the mean: at
+    the clip focus was lost, brightness moved by under 1 % in every simulated
+    case, dawn and dusk included. Fog blurs too, but pulls the picture toward
+    gray: where fog set in and blurred the view, brightness moved by 2.6 % to
+    80 % in that clip (least in a view already near gray). A lost focus kept
+    35-60 % of the sharpness at night and under 25 % by day; healthy views
+    stepped down by over a fifth only where fog set in, a crowd gathered or
+    the view was turned. Their usual step is 0.005-0.05 (log), so the
+    multiple binds only in the busiest views.
+    Turned = displacement above ``turned_min_px`` and
     ``turned_baseline_multiple`` times its usual value, with a phase
     correlation response of at least ``turned_min_response``. A condition
     lasting ``tamper_relearn_seconds`` becomes the camera's new normal.
@@ -77,7 +85,8 @@ class CameraDetectorSettings:
     also have stood at that level for ``crowd_busy_observations`` in a row:
     when a scene fills at once (a commune office opening at 7:30, fog
     lifting off a busy street), the short-term level takes minutes to catch
-    up, and on a camera's first day no level for the hour covers the gap.
+    up, and on a camera's first day no level for the hour covers the gap;
+    the same holds after a tampered spell, which restarts the count.
 
     Night intrusion: a CUSUM of blobs per clip (each clip adds
     ``min(blobs, intrusion_cap) - intrusion_allowance``) while the scene is
@@ -100,8 +109,9 @@ class CameraDetectorSettings:
     anomaly_alpha: float = 0.1
     covered_brightness_share: float = 0.3
     covered_sharpness_share: float = 0.12
-    defocus_sharpness_share: float = 0.2
-    defocus_brightness_tolerance: float = 0.04
+    defocus_sharpness_share: float = 0.65
+    defocus_step_multiple: float = 10.0
+    defocus_brightness_tolerance: float = 0.02
     turned_min_px: float = 4.0
     turned_min_response: float = 0.3
     turned_baseline_multiple: float = 20.0

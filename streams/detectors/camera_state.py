@@ -58,12 +58,14 @@ class Tamper(msgspec.Struct, kw_only=True):
     """Short-term reference of the healthy view (log brightness, log sharpness, displacement px).
 
     ``previous`` and ``previous_sharpness`` are the log levels of the previous observation,
-    whatever its verdicts.
+    whatever its verdicts. ``sharpness_step`` is the usual absolute change of log sharpness
+    from one healthy clip to the next (0 in a state saved before it was kept: learned anew).
     """
 
     seen: int = 0
     brightness: float = 0.0
     sharpness: float = 0.0
+    sharpness_step: float = 0.0
     displacement: float = 0.0
     previous: float = 0.0
     previous_sharpness: float = 0.0
@@ -124,6 +126,8 @@ class CameraState(msgspec.Struct, kw_only=True):
             state = msgspec.convert(data, cls)
         except msgspec.ValidationError as exc:
             raise StateError(key, str(exc)) from exc
+        if not state.tamper.sharpness_step >= 0:
+            raise StateError(f"{key}.tamper.sharpness_step", "must be a number >= 0")
         if len(state.activity.hours) != HOURS or any(len(bucket) != 3 for bucket in state.activity.hours):
             raise StateError(f"{key}.activity.hours", f"must be {HOURS} buckets of [blobs, motion, count]")
         return state

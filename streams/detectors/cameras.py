@@ -173,13 +173,13 @@ class CameraDetector(KeyedStates[CameraState]):
     def _evidence(self, rule: str, k: int, r: Readings, tamper: TamperTrail, activity: ActivityTrail) -> Evidenced:
         """Observed value, baseline and threshold of a rule's verdict on observation ``k``."""
         s = self.settings
-        reference_b, reference_s, usual_px, turn_at = tamper.references[k]
+        reference_b, reference_s, usual_px, turn_at, usual_step = tamper.references[k]
         if rule == COVERED_RULE:
             healthy = math.expm1(reference_b)
             return r.brightness[k], healthy, healthy * s.covered_brightness_share
         if rule == DEFOCUSED_RULE:
-            healthy = math.expm1(reference_s)
-            return r.sharpness[k], healthy, healthy * s.defocus_sharpness_share
+            drop = max(-math.log(s.defocus_sharpness_share), s.defocus_step_multiple * usual_step)
+            return r.sharpness[k], math.expm1(reference_s), math.expm1(reference_s - drop)
         if rule == TURNED_RULE:
             return r.displacement[k], usual_px, turn_at
         levels = activity.levels[k]

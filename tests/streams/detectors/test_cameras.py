@@ -42,6 +42,17 @@ anomalies:
 """
 NIGHT_CAMERAS = ("TC-08", "TC-07", "MA-04")
 
+NIGHT_DEFOCUS = """
+name: night-defocus
+start: 2025-05-28T00:30:00+07:00
+duration: 50m
+weather:
+  - {condition: fog, start: 10m, duration: 30m, districts: [muong-ang], intensity: 0.9}
+anomalies:
+  - {kind: camera_defocused, entity: TC-07, start: 25m, duration: 20m}
+"""
+NIGHT_DEFOCUS_CAMERAS = ("TC-07", "TC-08", "MA-04")
+
 CLEAN_DAY = """
 name: clean-day
 start: 2025-05-15T00:00:00+07:00
@@ -130,6 +141,15 @@ def test_night_intrusion_and_long_outage_are_detected_and_resolved() -> None:
 
 
 @pytest.mark.slow
+def test_a_lost_focus_at_night_is_alerted_and_fog_setting_in_at_night_is_not() -> None:
+    scenario = parse_scenario(NIGHT_DEFOCUS)
+    batches = by_time(observations(NIGHT_DEFOCUS, 23, NIGHT_DEFOCUS_CAMERAS))
+    alerts = alerts_of(run(CameraDetector(profile()), batches))
+    assert check_detected(alerts, scenario.anomalies)[0] <= 60
+    assert [a for a in alerts if a.entity_id != "TC-07" or a.payload.kind != "camera_defocused"] == []
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "seed",
     [
@@ -212,6 +232,21 @@ def test_a_covered_lens_on_synthetic_metrics_fires_and_clears() -> None:
     assert alerts[0].event_time == T0 + 220
 
 
+def lost_focus_alerts(sharpness: Sequence[float], brightness: float) -> list[tuple[str, str]]:
+    """Rules and statuses of the alerts for a view of the given sharpness per clip, then 8 clips at 1/1.8 of it."""
+    n, blurred = len(sharpness), sharpness[-1] / 1.8
+    clips = [(T0 + 10 * i, x) for i, x in enumerate(sharpness)] + [(T0 + 10 * (n + i), blurred) for i in range(8)]
+    batches = [[observation("TC-02", t, brightness=brightness, sharpness=x)] for t, x in clips]
+    return [(a.payload.rule, a.payload.status) for a in alerts_of(run(CameraDetector(profile()), batches))]
+
+
+def test_a_lost_focus_counts_against_how_much_the_view_usually_changes() -> None:
+    steady_night = [900.0 * (1 + 0.01 * (i % 3)) for i in range(40)]
+    assert lost_focus_alerts(steady_night, brightness=20.0) == [("cameras.defocused", "firing")]
+    busy_day = [4000.0 if i % 2 else 7000.0 for i in range(40)]
+    assert lost_focus_alerts(busy_day, brightness=130.0) == []
+
+
 def test_silence_is_offline_only_past_the_limit() -> None:
     detector = CameraDetector(profile())
     run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(20)])
@@ -247,11 +282,27 @@ def test_state_round_trips_and_bad_state_names_the_camera() -> None:
         detector.load_state("TC-02", {**exported, "last": "yesterday"})
     with pytest.raises(StateError, match="hours"):
         detector.load_state("TC-02", {**exported, "activity": {**exported["activity"], "hours": [[0, 0, 0]]}})
+    with pytest.raises(StateError, match="sharpness_step"):
+        detector.load_state("TC-02", {**exported, "tamper": {**exported["tamper"], "sharpness_step": -1.0}})
+
+
+def test_a_state_saved_before_the_usual_sharpness_step_was_kept_still_loads() -> None:
+    detector = CameraDetector(profile())
+    run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(5)])
+    exported = detector.export_state("TC-02")
+    assert exported is not None
+    old = {**exported, "tamper": {k: v for k, v in exported["tamper"].items() if k != "sharpness_step"}}
+    loaded = CameraDetector(profile())
+    loaded.load_state("TC-02", old)
+    assert CameraState.from_dict("TC-02", old).tamper.sharpness_step == 0.0
+    assert run(loaded, [[observation("TC-02", T0 + 50 + 10 * i)] for i in range(5)]) == []
 
 
 def test_settings_are_validated_and_the_registry_finds_the_detector() -> None:
     with pytest.raises(SettingsError, match="reference_alpha"):
         CameraDetectorSettings(reference_alpha=2.0)
+    with pytest.raises(SettingsError, match="defocus_step_multiple"):
+        CameraDetectorSettings(defocus_step_multiple=0.0)
     with pytest.raises(SettingsError, match="offline_min_seconds"):
         CameraDetectorSettings(offline_min_seconds=900.0, offline_max_seconds=600.0)
     (detector,) = detectors_for(profile())
