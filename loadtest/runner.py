@@ -20,6 +20,7 @@ from confluent_kafka import KafkaException, Producer
 
 from iocsim import contract
 from iocsim.loadtest.errors import LoadError
+from iocsim.loadtest.heap import HeapTrimmer
 from iocsim.loadtest.histograms import LatencyHistogram
 from iocsim.loadtest.pool import Pool
 from iocsim.loadtest.profile import LoadProfile
@@ -229,7 +230,8 @@ def _drive(
     if probe is not None:
         probe.start()
     try:
-        result = sender.run(Schedule(settings.profile), start_at, on_progress)
+        with HeapTrimmer():
+            result = sender.run(Schedule(settings.profile), start_at, on_progress)
     finally:
         if probe is not None:
             probe.stop(drain_s=5.0)
