@@ -23,14 +23,16 @@ INTRUSION_RULE = "cameras.night_intrusion"
 CAMERA_RULES = (OFFLINE_RULE, COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_RULE, INTRUSION_RULE)
 
 # Local hours [start, end) at which a scene is normally empty, before anything is learned.
-# Assumption: towns sleep from about 21 h to 5 h; markets and bus stations wake before dawn;
-# squares fill for evening exercise until about 22 h and again soon after 4 h.
+# Assumption: towns sleep from about 22 h to 5 h (bridges and crossroads still carry one or two
+# road users at a time until 21:30, and pairs crossing them looked like loiterers);
+# markets and bus stations wake before dawn; squares fill for evening exercise until about
+# 22 h and again soon after 4 h.
 NIGHT_EMPTY_HOURS: dict[str, tuple[int, int]] = {
     "market": (21, 4),
     "bus_station": (22, 3),
     "square": (23, 4),
 }
-DEFAULT_EMPTY_HOURS = (21, 5)
+DEFAULT_EMPTY_HOURS = (22, 5)
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,20 @@ class CameraDetectorSettings:
 
     Night intrusion: a CUSUM of blobs per clip (each clip adds
     ``min(blobs, intrusion_cap) - intrusion_allowance``) while the scene is
-    normally empty; it fires at ``intrusion_limit``. A lone passer-by (one
-    blob for a few clips) stays below it; people loitering do not. Normally
-    empty also needs the short-term level's recent peak at most
-    ``empty_blobs``; the peak falls by ``empty_decay`` (log1p blobs) per
-    observation, about half an hour from a few people in view to empty.
+    normally empty; it fires at ``intrusion_limit``. Passers-by (one or two
+    blobs for three to nine clips) stay below it; people loitering do not.
+    At 3.5 a pair crossing a bridge or crossroads at night in three to five
+    clips fired; 4.5 needs four clips of two people. A second CUSUM adds
+    ``1 - presence_allowance`` for each clip with anything in view and
+    ``-presence_allowance`` otherwise, and fires at ``presence_limit``: it
+    catches a person half hidden in the dark (a fraction of a blob, but in
+    most clips), whom the blob CUSUM never sees. Normally empty also needs
+    the short-term level's recent peak at most ``empty_blobs``; the peak
+    falls by ``empty_decay`` (log1p blobs) per observation, about half an
+    hour from a few people in view to empty. A camera's first observation
+    sets the peak ``empty_proof_observations`` decay steps above that
+    limit: a camera must see its scene quiet before it can call anyone in
+    it an intruder.
     """
 
     interval_prior_seconds: float = 10.0
@@ -130,9 +141,12 @@ class CameraDetectorSettings:
     crowd_motion_floor: float = 4.0
     empty_blobs: float = 0.3
     empty_decay: float = 0.006
+    empty_proof_observations: int = 60
     intrusion_allowance: float = 0.7
     intrusion_cap: float = 2.0
-    intrusion_limit: float = 3.5
+    intrusion_limit: float = 4.5
+    presence_allowance: float = 0.45
+    presence_limit: float = 15.0
     quiet_seconds: float = 600.0
 
     def __post_init__(self) -> None:
@@ -142,7 +156,12 @@ class CameraDetectorSettings:
         for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha"):
             if getattr(self, name) > 1:
                 raise SettingsError(f"cameras.{name}", "must be in (0, 1]")
-        for name in ("covered_brightness_share", "covered_sharpness_share", "defocus_sharpness_share"):
+        for name in (
+            "covered_brightness_share",
+            "covered_sharpness_share",
+            "defocus_sharpness_share",
+            "presence_allowance",
+        ):
             if getattr(self, name) >= 1:
                 raise SettingsError(f"cameras.{name}", "must be in (0, 1)")
         if self.offline_min_seconds > self.offline_max_seconds:

@@ -81,7 +81,8 @@ class Activity(msgspec.Struct, kw_only=True):
     """Short-term and per-local-hour levels of log1p(blobs) and log1p(motion per mille).
 
     ``peak`` is the short-term blob level's recent maximum, falling by a fixed step per observation;
-    ``busy`` counts the observations in a row at which the scene was expected to hold a crowd's minimum.
+    ``busy`` counts the observations in a row at which the scene was expected to hold a crowd's minimum;
+    ``score`` and ``presence`` are the night-intrusion CUSUMs of blobs and of clips with anything in view.
     """
 
     seen: int = 0
@@ -94,6 +95,7 @@ class Activity(msgspec.Struct, kw_only=True):
     crowd: bool = False
     intrusion: bool = False
     score: float = 0.0
+    presence: float = 0.0
 
 
 class CameraState(msgspec.Struct, kw_only=True):

@@ -19,7 +19,9 @@ Evidence: covered and defocused give brightness or sharpness against the
 healthy reference and the level it fires below; turned gives displacement
 (px) against its usual value and the level it fires at; crowd gives blobs
 against the expected level and the level it fires at; intrusion gives blobs
-against the usual level for the hour and the per-clip allowance; offline
+against the usual level for the hour and the blob CUSUM's per-clip allowance
+(a person half hidden in the dark, caught by time in view, shows fewer blobs
+than the allowance); offline
 gives the silence (s) against the camera's interval and the silence limit.
 """
 
