@@ -17,8 +17,6 @@ client and broker add on top of the stall. Memory: the harness process's RSS dur
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
 import threading
 import time
 
@@ -28,6 +26,7 @@ from kafka import KafkaProducer
 
 from iocsim.broker import EmbeddedBroker, ensure_topics
 from iocsim.config import DEFAULT_PARTITIONS
+from iocsim.loadtest.heap import find_malloc_trim
 from iocsim.loadtest.pool import Pool, PoolSource, generate
 from iocsim.loadtest.profile import constant_profile
 from iocsim.loadtest.runner import START_DELAY_S, KafkaRunSettings, run_kafka
@@ -43,9 +42,9 @@ def _rss_mib() -> float:
 
 def _rss_after_trim() -> float:
     """RSS once glibc has handed its free heap pages back: what is left is memory still in use."""
-    libc = ctypes.util.find_library("c")
-    if libc is not None:
-        ctypes.CDLL(libc).malloc_trim(0)
+    trim = find_malloc_trim()
+    if trim is not None:
+        trim(0)
     return _rss_mib()
 
 

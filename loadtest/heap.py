@@ -20,7 +20,8 @@ from types import TracebackType
 TRIM_EVERY_S = 60.0
 
 
-def _malloc_trim() -> Callable[[int], int] | None:
+def find_malloc_trim() -> Callable[[int], int] | None:
+    """The C library's ``malloc_trim``, or None where there is none (not glibc)."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
@@ -34,7 +35,7 @@ class HeapTrimmer:
     def __init__(self, every_s: float = TRIM_EVERY_S) -> None:
         self.every_s = every_s
         self.trims = 0
-        self._trim = _malloc_trim()
+        self._trim = find_malloc_trim()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heap-trimmer", daemon=True)
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from iocsim.loadtest.heap import HeapTrimmer, _malloc_trim
+from iocsim.loadtest.heap import HeapTrimmer, find_malloc_trim
 
 
-@pytest.mark.skipif(_malloc_trim() is None, reason="this C library has no malloc_trim (not glibc)")
+@pytest.mark.skipif(find_malloc_trim() is None, reason="this C library has no malloc_trim (not glibc)")
 def test_trims_on_its_period_and_stops_with_the_run() -> None:
     with HeapTrimmer(every_s=0.05) as trimmer:
         time.sleep(0.4)

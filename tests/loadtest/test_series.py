@@ -38,6 +38,20 @@ def _fill(series: SecondSeries, batch: list[tuple[float, float]]) -> None:
     series.count_at("acked", due)
 
 
+def _apart_and_together(
+    a: list[list[tuple[float, float]]], b: list[list[tuple[float, float]]], latency_bins: int
+) -> tuple[SecondSeries, SecondSeries, SecondSeries]:
+    """A series of ``a``, one of ``b``, and one of both."""
+    left, right, both = (SecondSeries(latency_bins) for _ in range(3))
+    for batch in a:
+        _fill(left, batch)
+        _fill(both, batch)
+    for batch in b:
+        _fill(right, batch)
+        _fill(both, batch)
+    return left, right, both
+
+
 @settings(max_examples=60, deadline=None)
 @given(batches)
 def test_rows_match_a_dense_computation(groups: list[list[tuple[float, float]]]) -> None:
@@ -64,13 +78,7 @@ def test_rows_match_a_dense_computation(groups: list[list[tuple[float, float]]])
 def test_merging_two_series_equals_one_series_of_everything(
     a: list[list[tuple[float, float]]], b: list[list[tuple[float, float]]]
 ) -> None:
-    left, right, both = SecondSeries(), SecondSeries(), SecondSeries()
-    for batch in a:
-        _fill(left, batch)
-        _fill(both, batch)
-    for batch in b:
-        _fill(right, batch)
-        _fill(both, batch)
+    left, right, both = _apart_and_together(a, b, latency_bins=LATENCY_BINS)
     merged = SecondSeries.from_arrays(left.to_arrays())
     merged.merge(SecondSeries.from_arrays(right.to_arrays()))
     assert merged.rows() == both.rows()
@@ -113,13 +121,7 @@ def test_an_hour_keeps_its_latency_table_and_every_count() -> None:
 def test_merging_series_of_different_widths_equals_one_series_of_everything(
     a: list[list[tuple[float, float]]], b: list[list[tuple[float, float]]]
 ) -> None:
-    left, right, both = SecondSeries(latency_bins=4), SecondSeries(latency_bins=4), SecondSeries(latency_bins=4)
-    for batch in a:
-        _fill(left, batch)
-        _fill(both, batch)
-    for batch in b:
-        _fill(right, batch)
-        _fill(both, batch)
+    left, right, both = _apart_and_together(a, b, latency_bins=4)
     left.merge(right)
     assert left.bin_seconds == both.bin_seconds
     assert left.rows() == both.rows()
