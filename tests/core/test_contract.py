@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 
 import msgspec
@@ -164,3 +165,11 @@ def test_encoding_is_canonical_compact_json() -> None:
     raw = json.dumps(_valid()).encode()
     message = decode(contract.CAMERA_OBSERVATIONS, raw)
     assert encode(message) == msgspec.json.encode(msgspec.json.decode(raw))
+
+
+def test_decoded_messages_are_not_tracked_by_the_cycle_collector() -> None:
+    message = decode(contract.CAMERA_OBSERVATIONS, json.dumps(_valid()).encode())
+    assert not gc.is_tracked(message)
+    assert not gc.is_tracked(message.payload)
+    for spec in contract.TOPICS.values():
+        assert not spec.message.__struct_config__.gc, spec.message.__name__
