@@ -20,6 +20,9 @@ if they change):
 - ``Consumer._commit_offsets(offsets)``: Faust's commit path (flush the
   producer, commit, bookkeeping), for offsets Faust never saw acknowledged.
 - ``App.topics`` (the conductor) ``add``: subscribes a topic without an agent.
+- ``Consumer._thread`` (the consumer thread, with ``call_thread``) and its
+  ``_consumer`` (the aiokafka consumer): to have the fetcher hand the feed
+  records over as parsed (:mod:`light_records`), from the thread it runs in.
 
 Records are read only while Faust is not rebalancing (``App.rebalancing``,
 cleared once the tables are recovered and the partitions sought to their
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +43,9 @@ from typing import Any
 from aiokafka.errors import IllegalStateError
 
 from iocsim.streams.errors import StreamsError
+from iocsim.streams.light_records import lighten
+
+log = logging.getLogger(__name__)
 
 FetchedRecords = Mapping[Any, Sequence[Any]]
 
@@ -57,6 +64,8 @@ class PartitionReader:
     def __init__(self, app: Any, topics: Collection[str]) -> None:
         self.app = app
         self.topics = frozenset(topics)
+        self.light: bool | None = None
+        """Whether records come as aiokafka parsed them; None until the consumer has started."""
         self._fetch: Any = None
 
     def subscribe(self, topics: Iterable[Any]) -> None:
@@ -98,8 +107,24 @@ class PartitionReader:
         if not partitions:
             await asyncio.sleep(timeout)
             return Fetched({}, rebalances)
+        if self.light is None:
+            await self._lighten()
         records: FetchedRecords = await self._fetch(active_partitions=partitions, timeout=timeout)
         return Fetched({tp: batch for tp, batch in records.items() if batch}, rebalances)
+
+    async def _lighten(self) -> None:
+        thread: Any = getattr(self.app.consumer, "_thread", None)
+        fetcher = getattr(getattr(thread, "_consumer", None), "_fetcher", None)
+        if fetcher is None or not hasattr(thread, "call_thread"):
+            self.light = False if thread is None else None
+            return
+
+        async def in_consumer_thread() -> bool:
+            return lighten(fetcher, self.topics)
+
+        self.light = bool(await thread.call_thread(in_consumer_thread))
+        if not self.light:
+            log.warning("feed records are rebuilt as aiokafka ConsumerRecords: its internals changed")
 
     async def give_back_if_stale(self, fetched: Fetched) -> bool:
         """Whether a rebalance began since ``fetched`` was read; if so, read its partitions again from its start.

@@ -2,8 +2,9 @@
 
 The first test pins the private names :mod:`iocsim.streams.partition_reader`
 relies on; the second runs a worker on a broker of its own and checks the
-effects: every record handled by the feed loop, none delivered through
-Faust's per-message path, and the offsets committed for the group.
+effects: every record handled by the feed loop (as aiokafka parsed it), none
+delivered through Faust's per-message path, and the offsets committed for the
+group.
 """
 
 from __future__ import annotations
@@ -95,6 +96,7 @@ def test_feeds_are_read_in_bulk_and_committed_through_faust(tmp_path: Path) -> N
             assert probe.events == N
             assert probe.batches >= N // 500
             assert app.monitor.messages_received_by_topic.get(CAMERA_OBSERVATIONS, 0) == 0
+            assert running.worker.feed_loop.reader.light is True
         reader = KafkaConsumer(bootstrap_servers=broker.address.bootstrap, group_id=app_id, enable_auto_commit=False)
         try:
             committed = {
