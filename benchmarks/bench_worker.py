@@ -20,8 +20,11 @@ another in this process:
   ``iocsim worker`` runs, so the rate includes the camera detector's cost.
 
 Rates are measured from the first processed record to the last (startup and
-group assignment excluded). Numbers are noisy on a shared 2-core machine:
-compare each row with the baseline measured in the same run (``--repeat``).
+group assignment excluded), with the CPU time this process spent meanwhile
+per record (the broker is another process). Rates are noisy on a shared
+2-core machine, where a neighbour can stall the worker without using its
+CPU: compare each row with the baseline measured in the same run
+(``--repeat``), and the CPU per record across runs.
 """
 
 from __future__ import annotations
@@ -133,21 +136,25 @@ async def produce(address: BrokerAddress, records: list[tuple[bytes, bytes]]) ->
         await producer.stop()
 
 
-async def baseline(address: BrokerAddress, n: int) -> float:
+Measured = tuple[float, float]
+"""Events per second, and CPU microseconds of this process per event."""
+
+
+async def baseline(address: BrokerAddress, n: int) -> Measured:
     consumer = AIOKafkaConsumer(bootstrap_servers=address.bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     try:
         consumer.assign([TopicPartition(TOPIC, p) for p in range(PARTITIONS)])
         await consumer.seek_to_beginning()
-        seen, started = 0, 0.0
+        seen, started, cpu = 0, 0.0, 0.0
         while seen < n:
             for records in (await consumer.getmany(timeout_ms=200, max_records=10_000)).values():
                 if not started:
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
                 for record in records:
                     decode(TOPIC, record.value)
                 seen += len(records)
-        return n / (time.perf_counter() - started)
+        return n / (time.perf_counter() - started), (time.process_time() - cpu) / n * 1e6
     finally:
         await consumer.stop()
 
@@ -171,22 +178,23 @@ def settings(address: BrokerAddress, batch: int) -> WorkerSettings:
     )
 
 
-def rate_of(progress: Callable[[], int], n: int, timeout: float) -> float:
-    """Events/s from the first processed event to the n-th, sampling ``progress`` every 5 ms."""
+def rate_of(progress: Callable[[], int], n: int, timeout: float) -> Measured:
+    """Events/s (and CPU µs per event) from the first processed event to the n-th, sampling every 5 ms."""
     deadline = time.monotonic() + timeout
     while progress() == 0:
         if time.monotonic() > deadline:
             raise RuntimeError("nothing processed")
         time.sleep(0.005)
-    first_count, first_time = progress(), time.perf_counter()
+    first_count, first_time, first_cpu = progress(), time.perf_counter(), time.process_time()
     while progress() < n:
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {progress()} of {n} processed in {timeout:.0f} s")
         time.sleep(0.005)
-    return (n - first_count) / (time.perf_counter() - first_time)
+    handled = n - first_count
+    return handled / (time.perf_counter() - first_time), (time.process_time() - first_cpu) / handled * 1e6
 
 
-def faust_worker(address: BrokerAddress, n: int, batch: int, detectors: Sequence[Detector]) -> float:
+def faust_worker(address: BrokerAddress, n: int, batch: int, detectors: Sequence[Detector]) -> Measured:
     with BackgroundWorker(settings(address, batch), detectors) as running:
         assert running.worker is not None
         probe = running.worker.probe
@@ -196,7 +204,7 @@ def faust_worker(address: BrokerAddress, n: int, batch: int, detectors: Sequence
 NaiveApp = tuple[faust.App, Callable[[], int]]
 
 
-def run_app_in_thread(build: Callable[[str], NaiveApp], n: int) -> float:
+def run_app_in_thread(build: Callable[[str], NaiveApp], n: int) -> Measured:
     """Start the app ``build`` returns on its own loop in a thread; rate until its progress reaches n."""
     holder: dict[str, Any] = {}
     ready = threading.Event()
@@ -273,6 +281,7 @@ def main() -> None:
         for run in range(args.repeat):
             base = asyncio.run(baseline(broker.address, n))
             rows = [("aiokafka getmany + decode (baseline)", base)]
+            base_rate = base[0]
             if not args.skip_naive and run == 0:
                 for label, serializer, writes in (
                     ("json serializer", "json", False),
@@ -283,16 +292,15 @@ def main() -> None:
                     def build(data_dir: str, s: str = serializer, w: bool = writes) -> NaiveApp:
                         return naive_app(broker.address, s, w, data_dir)
 
-                    rate = run_app_in_thread(build, n // 5)
-                    rows.append((f"faust agent per message ({label})", rate))
+                    rows.append((f"faust agent per message ({label})", run_app_in_thread(build, n // 5)))
             for batch in args.batch:
                 counting = faust_worker(broker.address, n, batch, [CountingDetector()])
                 rows.append((f"worker, trivial detector (batch {batch})", counting))
                 real = faust_worker(broker.address, n, batch, default_detectors(profile))
                 rows.append((f"worker, default detectors (batch {batch})", real))
-            print(f"run {run + 1}: {'path':<50} {'events/s':>10} {'vs baseline':>12}")
-            for name, rate in rows:
-                print(f"run {run + 1}: {name:<50} {rate:>10,.0f} {rate / base:>11.2f}x")
+            print(f"run {run + 1}: {'path':<50} {'events/s':>10} {'vs baseline':>12} {'CPU µs/event':>13}")
+            for name, (rate, cpu) in rows:
+                print(f"run {run + 1}: {name:<50} {rate:>10,.0f} {rate / base_rate:>11.2f}x {cpu:>13.1f}")
 
 
 if __name__ == "__main__":
