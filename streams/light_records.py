@@ -3,7 +3,7 @@
 aiokafka parses a fetched record batch in C, then builds a Python
 ``ConsumerRecord`` (eleven fields, sizes and headers worked out) for every
 record. A worker needs only the offset, key, value and timestamp, which the
-parsed record already has: handing that over saved 1.0-1.6 µs of the
+parsed record already has: handing that over saved 1.0-2.1 µs of the
 worker's 17-19 µs of CPU per camera observation (``benchmarks/bench_worker.py``).
 
 Only the fetcher of this worker's own consumer is changed, and only for the
