@@ -114,17 +114,19 @@ class PartitionReader:
 
     async def _lighten(self) -> None:
         thread: Any = getattr(self.app.consumer, "_thread", None)
-        fetcher = getattr(getattr(thread, "_consumer", None), "_fetcher", None)
-        if fetcher is None or not hasattr(thread, "call_thread"):
-            self.light = False if thread is None else None
-            return
+        if hasattr(thread, "call_thread"):
+            fetcher = getattr(getattr(thread, "_consumer", None), "_fetcher", None)
+            if fetcher is None:
+                return  # the consumer has not started yet: at the next fetch
 
-        async def in_consumer_thread() -> bool:
-            return lighten(fetcher, self.topics)
+            async def in_consumer_thread() -> bool:
+                return lighten(fetcher, self.topics)
 
-        self.light = bool(await thread.call_thread(in_consumer_thread))
+            self.light = bool(await thread.call_thread(in_consumer_thread))
+        else:
+            self.light = False
         if not self.light:
-            log.warning("feed records are rebuilt as aiokafka ConsumerRecords: its internals changed")
+            log.warning("feed records are rebuilt as aiokafka ConsumerRecords: the consumer's internals changed")
 
     async def give_back_if_stale(self, fetched: Fetched) -> bool:
         """Whether a rebalance began since ``fetched`` was read; if so, read its partitions again from its start.
