@@ -93,6 +93,17 @@ class ArrivalProcess:
             chunks.append(np.repeat(bins, counts) + rng.random(int(counts.sum())) * np.repeat(width, counts))
         return np.sort(np.concatenate(chunks)) if chunks else np.empty(0)
 
+    def expected(self, day: dt.date, per_year: float, start: float, end: float) -> float:
+        """Arrivals expected on local ``day`` within [start, end), without surges."""
+        total = 0.0
+        for a, b in self._windows(day):
+            lo, hi = max(a, start), min(b, end)
+            if hi > lo:
+                bins, weight = self._weights(day, a, b)
+                inside = (bins >= lo) & (bins < hi)
+                total += float(weight[inside].sum())
+        return total * per_year * self._per_weighted_minute
+
     def _weights(self, day: dt.date, start: float, end: float) -> tuple[FloatArray, FloatArray]:
         """Minute bins of [start, end) and each bin's weight (a short last bin counts pro rata)."""
         bins = np.arange(start, end, 60.0)

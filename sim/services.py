@@ -115,6 +115,26 @@ class ServiceFeed:
                 backlogs[a.entity_id].append((a.start, a.end, slowdown))
         return closures, surges, backlogs
 
+    def expected_arrivals(self, entity_id: str, start: float, end: float) -> float:
+        """Walk-ins at an office (online submissions for the portal) the model expects in [start, end), anomalies aside.
+
+        What a detector that knew the true rates would compare counts with:
+        the ceiling against which a detector that learns them is judged.
+        """
+        if entity_id == PORTAL:
+            process, per_year = self._portal_arrivals, self.online_per_year
+        elif entity_id in self.profile.office_by_id:
+            process = self._counter_arrivals
+            per_year = self.walkins_per_year * self.profile.office_by_id[entity_id].share
+        else:
+            raise SimError("entity_id", f"{entity_id!r} is neither an office nor the portal")
+        day, last = self.calendar.local(start).date(), self.calendar.local(end).date()
+        total = 0.0
+        while day <= last:
+            total += process.expected(day, per_year, start, end)
+            day += dt.timedelta(days=1)
+        return total
+
     def _whole_day(self, day: dt.date) -> list[Window]:
         return [(local_midnight(self.calendar, day), local_midnight(self.calendar, day + dt.timedelta(days=1)))]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pytest
@@ -52,6 +53,20 @@ def test_portal_arrivals_go_round_the_clock_and_the_week() -> None:
     sundays = [len(t) for d, t in days if d.weekday() == 6]
     tuesdays = [len(t) for d, t in days if d.weekday() == 1 and CALENDAR.is_workday(d)]
     assert 0 < np.mean(sundays) < 0.5 * np.mean(tuesdays)
+
+
+def test_expected_arrivals_add_up_to_the_year() -> None:
+    process = ArrivalProcess(CALENDAR, COUNTER_SHAPE, 2025, CALENDAR.office_sessions)
+    day, total = dt.date(2025, 1, 1), 0.0
+    while day.year == 2025:
+        total += process.expected(day, 20_000, -math.inf, math.inf)
+        day += dt.timedelta(days=1)
+    assert total == pytest.approx(20_000, rel=1e-9)
+    tuesday = dt.date(2025, 3, 4)
+    morning = dt.datetime(2025, 3, 4, 8, tzinfo=CALENDAR.zone).timestamp()
+    hour = process.expected(tuesday, 20_000, morning, morning + 3600)
+    assert 0 < hour < process.expected(tuesday, 20_000, morning - 3600, morning + 7200)
+    assert process.expected(tuesday, 20_000, morning - 86400, morning - 80000) == 0.0
 
 
 def test_surge_multiplies_the_rate_inside_its_window() -> None:

@@ -204,6 +204,19 @@ def test_partial_closure_keeps_some_counters() -> None:
     assert {m.payload.counters_open for m in in_window} == {1}
 
 
+def test_expected_arrivals_match_what_the_week_brought(week: list[ServiceEvent]) -> None:
+    feed = ServiceFeed(PROFILE, scenario(7), 7)
+    offices = [office.id for office in PROFILE.offices]
+    tickets = len([m for m in of(week, "ticket_issued") if m.entity_id in offices])
+    expected = sum(feed.expected_arrivals(office, MONDAY, MONDAY + 7 * DAY) for office in offices)
+    assert tickets == pytest.approx(expected, abs=4 * expected**0.5)
+    online = len(of(week, "dossier_submitted", PORTAL))
+    expected = feed.expected_arrivals(PORTAL, MONDAY, MONDAY + 7 * DAY)
+    assert online == pytest.approx(expected, abs=4 * expected**0.5)
+    with pytest.raises(SimError, match="entity_id"):
+        feed.expected_arrivals("nowhere", MONDAY, MONDAY + DAY)
+
+
 def test_queue_surge_brings_more_tickets() -> None:
     office, window = "hcc-dien-bien", (MONDAY + 13.5 * HOUR, MONDAY + 17 * HOUR)
     surge = Anomaly("queue_surge", office, *window)
