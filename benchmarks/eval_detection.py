@@ -415,7 +415,7 @@ class Result:
                 "ttd_goal_s": GOALS[goal] if goal else None,
                 "ttd_goal_met": None if goal is None or median is None else median <= GOALS[goal],
             }
-        ceiling = {k.kind: {"visible": k.anomalies, "detected": k.detected} for k in self._ceiling()}
+        ceiling = {k.kind: {"visible": k.anomalies, "detected": k.detected} for k in self.ceiling()}
         return {
             "seeds": self.seeds,
             "injected": kinds,
@@ -425,7 +425,7 @@ class Result:
             "cpu_seconds": self.seconds,
         }
 
-    def _ceiling(self) -> list[KindScore]:
+    def ceiling(self) -> list[KindScore]:
         """Per kind with an oracle test: the visible anomalies (and how many of those were detected)."""
         if self.visible is None:
             return []
@@ -444,7 +444,7 @@ def render(result: Result) -> str:
         f1_ok = "ok" if k.f1 is not None and k.f1 >= 0.95 else "MISSED"
         ttd = "-" if goal is None or median is None else ("ok" if median <= GOALS[goal] else "MISSED")
         lines.append(f"  {k.kind:<20} F1 {f1_ok:<7} TTD {ttd}")
-    ceiling = result._ceiling()
+    ceiling = result.ceiling()
     if ceiling:
         totals = {k.kind: k.anomalies for k in result.injected.kinds}
         lines.append("")
