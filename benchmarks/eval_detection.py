@@ -31,10 +31,12 @@ Where anomalies are placed (an anomaly nobody could see is not a detector's miss
   every scene type is normally empty.
 - field reports: three days; bursts and surges start in the waking day
   (6–21 h), when people report.
-- public services: Monday to Thursday; closures and surges in office
-  hours of a workday, portal outages between 8 and 20 h (at night almost
-  no submission is due, so an outage is invisible for hours), a backlog
-  over one to two days.
+- public services: Monday to Thursday; closures and surges start in
+  office hours of a workday (at any office, so a surge at a small one late
+  in a session may bring no ticket more: the oracle line below counts
+  those), portal outages between 8 and 20 h (at night almost no
+  submission is due, so an outage is invisible for hours), a backlog over
+  one to two days.
 
 Camera cases simulate one camera, so the clock the detectors are ticked at is
 the batch time, as the other cameras would move a real worker's watermark.
