@@ -344,7 +344,7 @@ def run_case(case: Case, cache: Path | None) -> Outcome:
     truths = [m for m in everything if isinstance(m, TruthEvent)]
     messages = [m for m in everything if not isinstance(m, TruthEvent)]
     alerts = detect(case.feed, messages, profile, case.scenario.end)
-    visible = visible_truths(case, profile, truths, messages) if case.feed == "services" else []
+    visible = visible_truths(case, profile, truths, messages) if case.feed == "services" and truths else []
     return Outcome(truths, alerts, time.process_time() - began, visible)
 
 
