@@ -3,9 +3,18 @@
 Works for any detector that follows the contract: an alert counts as a
 detection of an injected anomaly when its kind and entity equal the truth's
 and it starts firing between the anomaly's start and its end plus a grace
-period. Every firing episode (fingerprint + start) is one alert; episodes
-that match no anomaly are false positives. Time to detect is the sim time
-from the anomaly's start to the first matching firing transition.
+period. Every firing episode (fingerprint + start) is one alert. Time to
+detect is the sim time from the anomaly's start to the first matching
+firing transition.
+
+An episode that matches no anomaly of its kind is a false positive, unless
+a wider injected anomaly explains it (``EXPLAINED_BY``): a category surge
+over a district raises that category's reports in every commune, so two
+of them in one commune within minutes are a burst the surge caused, not a
+false alarm; nor do they detect a burst that was never injected. Such
+episodes are counted apart and left out of precision. The wider anomaly
+must cover the episode's district and time (start to end plus the grace
+period); the category is not compared, since alerts do not carry it.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import numpy as np
 from iocsim.contract import ANOMALY_KINDS, Alert, TruthEvent
 
 DEFAULT_GRACE_SECONDS = 900.0
+EXPLAINED_BY: Mapping[str, tuple[str, ...]] = {"incident_burst": ("category_surge",)}
+"""Alert kind -> kinds of district-wide anomaly whose effects include alerts of that kind."""
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,11 @@ class KindScore:
     alerts: int
     true_alerts: int
     detect_seconds: tuple[float, ...] = ()
+    explained_alerts: int = 0
+
+    @property
+    def false_alerts(self) -> int:
+        return self.alerts - self.true_alerts - self.explained_alerts
 
     @property
     def recall(self) -> float | None:
@@ -36,7 +52,8 @@ class KindScore:
 
     @property
     def precision(self) -> float | None:
-        return self.true_alerts / self.alerts if self.alerts else None
+        judged = self.true_alerts + self.false_alerts
+        return self.true_alerts / judged if judged else None
 
     @property
     def f1(self) -> float | None:
@@ -55,7 +72,8 @@ class KindScore:
             "detected": self.detected,
             "alerts": self.alerts,
             "true_alerts": self.true_alerts,
-            "false_alerts": self.alerts - self.true_alerts,
+            "false_alerts": self.false_alerts,
+            "explained_alerts": self.explained_alerts,
             "precision": self.precision,
             "recall": self.recall,
             "f1": self.f1,
@@ -82,6 +100,7 @@ class Score:
 class _Episode:
     kind: str
     entity_id: str
+    district: str
     fired_at: float
 
 
@@ -93,7 +112,7 @@ def firing_episodes(alerts: Iterable[Alert]) -> list[_Episode]:
         if details.status != "firing":
             continue
         key = (details.fingerprint, details.starts_at)
-        episode = _Episode(details.kind, alert.entity_id, alert.event_time)
+        episode = _Episode(details.kind, alert.entity_id, alert.district, alert.event_time)
         if key not in first or episode.fired_at < first[key].fired_at:
             first[key] = episode
     return list(first.values())
@@ -125,6 +144,12 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
             if hits:
                 matched_episodes.update(hits)
                 delays.append(min(episodes_of_kind[i].fired_at for i in hits) - start)
+        wider = [t for k in EXPLAINED_BY.get(kind, ()) for t in anomalies.get(k, [])]
+        explained = sum(
+            1
+            for i, e in enumerate(episodes_of_kind)
+            if i not in matched_episodes and any(_covers(t, e, grace_seconds) for t in wider)
+        )
         results.append(
             KindScore(
                 kind=kind,
@@ -133,10 +158,16 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
                 alerts=len(episodes_of_kind),
                 true_alerts=len(matched_episodes),
                 detect_seconds=tuple(sorted(delays)),
+                explained_alerts=explained,
             )
         )
     unscored = {kind: len(e) for kind, e in episodes.items() if kind not in ANOMALY_KINDS}
     return Score(tuple(results), grace_seconds, unscored)
+
+
+def _covers(wider: TruthEvent, episode: _Episode, grace_seconds: float) -> bool:
+    w = wider.payload
+    return wider.entity_id == episode.district and w.start <= episode.fired_at <= w.end + grace_seconds
 
 
 def render_text(result: Score) -> str:
@@ -152,6 +183,12 @@ def render_text(result: Score) -> str:
         lines.append(
             f"{k.kind:<20} {k.anomalies:>9} {k.detected:>8} {k.alerts:>6} {fmt(k.precision):>9} {fmt(k.recall):>6}"
             f" {fmt(k.f1):>5} {median:>10} {p90:>8}"
+        )
+    explained = [k for k in result.kinds if k.explained_alerts]
+    for k in explained:
+        lines.append(
+            f"{k.kind:<20} {'':>9} {'':>8} {k.explained_alerts:>6}   (inside a wider anomaly that explains them:"
+            " not in precision)"
         )
     for kind, count in sorted(result.unscored_alerts.items()):
         lines.append(f"{kind:<20} {'':>9} {'':>8} {count:>6}   (no injected counterpart: not scored)")

@@ -16,22 +16,24 @@ from iocsim.producers.publisher import Publisher
 T0 = 1_747_000_000.0
 
 
-def truth(kind: str, entity: str, start: float, end: float, n: int = 0) -> TruthEvent:
+def truth(kind: str, entity: str, start: float, end: float, n: int = 0, district: str = "d") -> TruthEvent:
     return TruthEvent(
         event_id=f"truth-{n}",
         entity_id=entity,
-        district="d",
+        district=district,
         event_time=T0 + start,
         payload=AnomalyDetails(kind=kind, start=T0 + start, end=T0 + end, scenario="s"),  # type: ignore[arg-type]
     )
 
 
-def alert(kind: str, entity: str, at: float, status: str = "firing", fp: str | None = None) -> Alert:
+def alert(
+    kind: str, entity: str, at: float, status: str = "firing", fp: str | None = None, district: str = "d"
+) -> Alert:
     fingerprint = fp or f"{kind}-{entity}"
     return Alert(
         event_id=f"{fingerprint}-{at}-{status}",
         entity_id=entity,
-        district="d",
+        district=district,
         event_time=T0 + at,
         payload=AlertDetails(
             fingerprint=fingerprint,
@@ -77,12 +79,36 @@ def test_kinds_without_truth_are_reported_unscored() -> None:
     assert result.kinds == () and result.unscored_alerts == {"report_overdue": 1}
 
 
+def test_a_district_surge_explains_commune_bursts_inside_it() -> None:
+    surge = truth("category_surge", "muong-nhe", 1000, 4000, 0, district="muong-nhe")
+    burst = truth("incident_burst", "tuan-giao/quai-nua", 500, 900, 1, district="tuan-giao")
+    alerts = [
+        alert("incident_burst", "tuan-giao/quai-nua", 600, district="tuan-giao"),
+        alert("incident_burst", "muong-nhe/sen-thuong", 1200, district="muong-nhe"),
+        alert("incident_burst", "muong-nhe/leng-su-sin", 4000 + 899, district="muong-nhe"),
+        alert("incident_burst", "muong-nhe/chung-chai", 4000 + 901, district="muong-nhe"),
+        alert("incident_burst", "muong-cha/sa-tong", 1500, district="muong-cha"),
+    ]
+    bursts = next(k for k in score([surge, burst], alerts, grace_seconds=900).kinds if k.kind == "incident_burst")
+    assert (bursts.alerts, bursts.true_alerts, bursts.explained_alerts, bursts.false_alerts) == (5, 1, 2, 2)
+    assert bursts.precision == pytest.approx(1 / 3) and bursts.detected == 1
+    assert bursts.as_dict()["explained_alerts"] == 2
+
+
+def test_only_a_wider_kind_explains() -> None:
+    closure = truth("counter_closure", "hcc-muong-nhe", 0, 4000, 0, district="muong-nhe")
+    alerts = [alert("queue_surge", "hcc-muong-nhe", 100, district="muong-nhe")]
+    (_, surges) = score([closure], alerts).kinds
+    assert surges.kind == "queue_surge" and surges.explained_alerts == 0 and surges.precision == 0.0
+
+
 @given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 5000)), max_size=30))
 def test_precision_and_recall_are_ratios(points: list[tuple[int, float]]) -> None:
     truths = [truth("crowd", f"C{i}", 1000 * i, 1000 * i + 300, i) for i in range(3)]
     alerts = [alert("crowd", f"C{c}", at, fp=f"fp{c}-{at}") for c, at in points]
     for k in score(truths, alerts).kinds:
         assert 0 <= k.detected <= k.anomalies and 0 <= k.true_alerts <= k.alerts
+        assert k.explained_alerts == 0 and k.false_alerts == k.alerts - k.true_alerts
         for value in (k.precision, k.recall, k.f1):
             assert value is None or 0.0 <= value <= 1.0
 
