@@ -5,8 +5,10 @@ an anomaly hits, when (in hours where the anomaly can be seen at all, see
 below), for how long and how strong. The simulated events go straight into
 the worker's default detectors (``iocsim.streams.registry``) and the alert
 lifecycle with the worker's timings, batch by batch with a tick after every
-batch, as a worker does; no broker. Alerts are scored against the ground
-truth with :mod:`iocsim.consumers.scoring`, as ``iocsim score`` does.
+batch, as a worker does; no broker. Each case's alerts are scored against
+its ground truth with :mod:`iocsim.consumers.scoring`, as ``iocsim score``
+does, and the scores added up (cases fall on random days, and two of them
+must not match each other's alerts).
 
 Keep tuning and evaluation apart: tune on ``--seeds 1-20``, report on the
 default ``--seeds 1001-1030``. Clean runs (the same kind of scenarios without
@@ -69,7 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from iocsim.consumers.scoring import KindScore, Score, render_text, score
+from iocsim.consumers.scoring import KindScore, Score, merge, render_text, score
 from iocsim.contract import INCIDENT_CATEGORIES, Alert, Envelope, ServiceEvent, TruthEvent
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
@@ -524,9 +526,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cases += clean_camera_cases(profile, seed, args.clean_cameras)
     began = time.monotonic()
     outcomes = _run_all(cases, args.cache, args.jobs)
-    truths: list[TruthEvent] = []
-    alerts: list[Alert] = []
-    visible: set[str] = set()
+    scores: list[Score] = []
+    oracles: list[Score] = []
     clean_alerts: dict[str, int] = {}
     entity_days: dict[str, float] = {}
     for case, outcome in zip(cases, outcomes, strict=True):
@@ -535,11 +536,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             firing = sum(1 for a in outcome.alerts if a.payload.status == "firing" and a.payload.kind in _scored())
             clean_alerts[case.feed] = clean_alerts.get(case.feed, 0) + firing
         else:
-            truths += outcome.truths
-            alerts += outcome.alerts
-            visible.update(outcome.visible)
-    oracle = score([t for t in truths if t.event_id in visible], alerts) if "services" in feeds else None
-    result = Result(score(truths, alerts), clean_alerts, entity_days, seeds, sum(o.seconds for o in outcomes), oracle)
+            scores.append(score(outcome.truths, outcome.alerts))
+            if case.feed == "services":
+                visible = [t for t in outcome.truths if t.event_id in outcome.visible]
+                oracles.append(score(visible, outcome.alerts))
+    oracle = merge(oracles) if "services" in feeds else None
+    result = Result(merge(scores), clean_alerts, entity_days, seeds, sum(o.seconds for o in outcomes), oracle)
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:

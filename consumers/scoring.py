@@ -165,6 +165,40 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
     return Score(tuple(results), grace_seconds, unscored)
 
 
+def merge(scores: Iterable[Score]) -> Score:
+    """Scores of separate runs as one: counts add up, times to detect pool.
+
+    Runs scored apart cannot match one run's alert with another's anomaly,
+    which scoring their messages together could where two runs share an
+    entity and overlapping sim times.
+    """
+    scores = list(scores)
+    graces = {s.grace_seconds for s in scores}
+    if len(graces) > 1:
+        raise ValueError(f"cannot merge scores with different grace periods {sorted(graces)}")
+    kinds: dict[str, list[KindScore]] = defaultdict(list)
+    unscored: dict[str, int] = defaultdict(int)
+    for s in scores:
+        for k in s.kinds:
+            kinds[k.kind].append(k)
+        for kind, count in s.unscored_alerts.items():
+            unscored[kind] += count
+    merged = tuple(
+        KindScore(
+            kind=kind,
+            anomalies=sum(k.anomalies for k in parts),
+            detected=sum(k.detected for k in parts),
+            alerts=sum(k.alerts for k in parts),
+            true_alerts=sum(k.true_alerts for k in parts),
+            detect_seconds=tuple(sorted(d for k in parts for d in k.detect_seconds)),
+            explained_alerts=sum(k.explained_alerts for k in parts),
+        )
+        for kind in ANOMALY_KINDS
+        if (parts := kinds.get(kind))
+    )
+    return Score(merged, graces.pop() if graces else DEFAULT_GRACE_SECONDS, dict(unscored))
+
+
 def _covers(wider: TruthEvent, episode: _Episode, grace_seconds: float) -> bool:
     w = wider.payload
     return wider.entity_id == episode.district and w.start <= episode.fired_at <= w.end + grace_seconds

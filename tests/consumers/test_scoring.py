@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocsim.config import KafkaSettings
-from iocsim.consumers.scoring import score
+from iocsim.consumers.scoring import merge, score
 from iocsim.contract import Alert, AlertDetails, AnomalyDetails, Evidence, TruthEvent
 from iocsim.producers.publisher import Publisher
 
@@ -100,6 +100,21 @@ def test_only_a_wider_kind_explains() -> None:
     alerts = [alert("queue_surge", "hcc-muong-nhe", 100, district="muong-nhe")]
     (_, surges) = score([closure], alerts).kinds
     assert surges.kind == "queue_surge" and surges.explained_alerts == 0 and surges.precision == 0.0
+
+
+def test_merged_runs_add_up_and_never_match_across_runs() -> None:
+    one = score([truth("crowd", "TC-01", 100, 400, 0)], [alert("crowd", "TC-01", 130), alert("report_overdue", "c", 9)])
+    other = score([truth("crowd", "TC-02", 100, 400, 1)], [alert("crowd", "TC-01", 200)])
+    (crowd,) = merge([one, other]).kinds
+    assert (crowd.anomalies, crowd.detected, crowd.alerts, crowd.true_alerts) == (2, 1, 2, 1)
+    assert crowd.detect_seconds == (30.0,) and merge([one, other]).unscored_alerts == {"report_overdue": 1}
+    (together,) = score(
+        [truth("crowd", "TC-01", 100, 400, 0), truth("crowd", "TC-02", 100, 400, 1)],
+        [alert("crowd", "TC-01", 130), alert("crowd", "TC-01", 200, fp="again")],
+    ).kinds
+    assert together.true_alerts == 2
+    with pytest.raises(ValueError, match="grace"):
+        merge([one, score([], [], grace_seconds=60)])
 
 
 @given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 5000)), max_size=30))
