@@ -8,13 +8,16 @@ detect is the sim time from the anomaly's start to the first matching
 firing transition.
 
 An episode that matches no anomaly of its kind is a false positive, unless
-a wider injected anomaly explains it (``EXPLAINED_BY``): a category surge
-over a district raises that category's reports in every commune, so two
-of them in one commune within minutes are a burst the surge caused, not a
-false alarm; nor do they detect a burst that was never injected. Such
-episodes are counted apart and left out of precision. The wider anomaly
-must cover the episode's district and time (start to end plus the grace
-period); the category is not compared, since alerts do not carry it.
+an injected anomaly explains it; such episodes are counted apart, neither
+detections nor false alarms, and left out of precision:
+- a wider anomaly (``EXPLAINED_BY``): a category surge over a district
+  raises that category's reports in every commune, so two of them in one
+  commune within minutes are a burst the surge caused. The surge must cover
+  the episode's district and time (start to end plus the grace period); the
+  category is not compared, since alerts do not carry it.
+- the aftermath of an anomaly of the same kind and entity
+  (``AFTERMATH_SECONDS``): the dossiers a processing backlog slowed keep
+  being completed late for days after the back office is back to pace.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from iocsim.contract import ANOMALY_KINDS, Alert, TruthEvent
 DEFAULT_GRACE_SECONDS = 900.0
 EXPLAINED_BY: Mapping[str, tuple[str, ...]] = {"incident_burst": ("category_surge",)}
 """Alert kind -> kinds of district-wide anomaly whose effects include alerts of that kind."""
+AFTERMATH_SECONDS: Mapping[str, float] = {"processing_backlog": 7 * 86400.0}
+"""Anomaly kind -> how long after its end its effects may still raise an alert of its kind (an assumption)."""
 
 
 @dataclass(frozen=True)
@@ -145,10 +150,15 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
                 matched_episodes.update(hits)
                 delays.append(min(episodes_of_kind[i].fired_at for i in hits) - start)
         wider = [t for k in EXPLAINED_BY.get(kind, ()) for t in anomalies.get(k, [])]
+        aftermath = AFTERMATH_SECONDS.get(kind, 0.0)
         explained = sum(
             1
             for i, e in enumerate(episodes_of_kind)
-            if i not in matched_episodes and any(_covers(t, e, grace_seconds) for t in wider)
+            if i not in matched_episodes
+            and (
+                any(_covers(t, e, grace_seconds) for t in wider)
+                or any(_follows(t, e, aftermath) for t in truths_of_kind)
+            )
         )
         results.append(
             KindScore(
@@ -204,6 +214,11 @@ def _covers(wider: TruthEvent, episode: _Episode, grace_seconds: float) -> bool:
     return wider.entity_id == episode.district and w.start <= episode.fired_at <= w.end + grace_seconds
 
 
+def _follows(anomaly: TruthEvent, episode: _Episode, aftermath_seconds: float) -> bool:
+    end = anomaly.payload.end
+    return anomaly.entity_id == episode.entity_id and end < episode.fired_at <= end + aftermath_seconds
+
+
 def render_text(result: Score) -> str:
     def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
         return "-" if value is None else pattern.format(value)
@@ -221,8 +236,8 @@ def render_text(result: Score) -> str:
     explained = [k for k in result.kinds if k.explained_alerts]
     for k in explained:
         lines.append(
-            f"{k.kind:<20} {'':>9} {'':>8} {k.explained_alerts:>6}   (inside a wider anomaly that explains them:"
-            " not in precision)"
+            f"{k.kind:<20} {'':>9} {'':>8} {k.explained_alerts:>6}   (explained by another anomaly or its"
+            " aftermath: not in precision)"
         )
     for kind, count in sorted(result.unscored_alerts.items()):
         lines.append(f"{kind:<20} {'':>9} {'':>8} {count:>6}   (no injected counterpart: not scored)")

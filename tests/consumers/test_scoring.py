@@ -95,6 +95,17 @@ def test_a_district_surge_explains_commune_bursts_inside_it() -> None:
     assert bursts.as_dict()["explained_alerts"] == 2
 
 
+def test_a_backlog_explains_late_alerts_in_its_aftermath_only() -> None:
+    backlog = truth("processing_backlog", "hcc-muong-ang", 0, 86400, 0)
+    alerts = [
+        alert("processing_backlog", "hcc-muong-ang", 86400 + 9 * 3600),
+        alert("processing_backlog", "hcc-muong-ang", 86400 + 8 * 86400, fp="much-later"),
+        alert("processing_backlog", "hcc-tua-chua", 86400 + 3600),
+    ]
+    (backlogs,) = score([backlog], alerts, grace_seconds=900).kinds
+    assert (backlogs.detected, backlogs.true_alerts, backlogs.explained_alerts, backlogs.false_alerts) == (0, 0, 1, 2)
+
+
 def test_only_a_wider_kind_explains() -> None:
     closure = truth("counter_closure", "hcc-muong-nhe", 0, 4000, 0, district="muong-nhe")
     alerts = [alert("queue_surge", "hcc-muong-nhe", 100, district="muong-nhe")]
