@@ -399,6 +399,8 @@ class Result:
     seeds: list[int]
     seconds: float
     visible: Score | None = None
+    by_scene: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    """Camera kind -> scene type -> [anomalies, detected]: where in the province a kind goes unseen."""
 
     def as_dict(self) -> dict[str, object]:
         kinds = self.injected.as_dict()
@@ -426,6 +428,10 @@ class Result:
             "goals": goals,
             "clean": clean,
             "oracle_visible": ceiling,
+            "camera_recall_by_scene": {
+                kind: {scene: {"anomalies": n, "detected": d} for scene, (n, d) in sorted(scenes.items())}
+                for kind, scenes in self.by_scene.items()
+            },
             "cpu_seconds": self.seconds,
         }
 
@@ -448,6 +454,13 @@ def render(result: Result) -> str:
         f1_ok = "ok" if k.f1 is not None and k.f1 >= 0.95 else "MISSED"
         ttd = "-" if goal is None or median is None else ("ok" if median <= GOALS[goal] else "MISSED")
         lines.append(f"  {k.kind:<20} F1 {f1_ok:<7} TTD {ttd}")
+    missed = {kind: scenes for kind, scenes in result.by_scene.items() if any(n > d for n, d in scenes.values())}
+    if missed:
+        lines.append("")
+        lines.append("camera anomalies detected by scene type (kinds with misses):")
+        for kind, scenes in missed.items():
+            parts = ", ".join(f"{scene} {d}/{n}" for scene, (n, d) in sorted(scenes.items()))
+            lines.append(f"  {kind:<20} {parts}")
     ceiling = result.ceiling()
     if ceiling:
         totals = {k.kind: k.anomalies for k in result.injected.kinds}
@@ -528,6 +541,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = _run_all(cases, args.cache, args.jobs)
     scores: list[Score] = []
     oracles: list[Score] = []
+    by_scene: dict[str, dict[str, list[int]]] = {}
     clean_alerts: dict[str, int] = {}
     entity_days: dict[str, float] = {}
     for case, outcome in zip(cases, outcomes, strict=True):
@@ -537,11 +551,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             clean_alerts[case.feed] = clean_alerts.get(case.feed, 0) + firing
         else:
             scores.append(score(outcome.truths, outcome.alerts))
+            if case.feed == "cameras":
+                for kind_score in scores[-1].kinds:
+                    if kind_score.anomalies:
+                        scene = profile.camera_by_id[case.scenario.anomalies[0].entity_id].scene
+                        tally = by_scene.setdefault(kind_score.kind, {}).setdefault(scene, [0, 0])
+                        tally[0] += kind_score.anomalies
+                        tally[1] += kind_score.detected
             if case.feed == "services":
                 visible = [t for t in outcome.truths if t.event_id in outcome.visible]
                 oracles.append(score(visible, outcome.alerts))
     oracle = merge(oracles) if "services" in feeds else None
-    result = Result(merge(scores), clean_alerts, entity_days, seeds, sum(o.seconds for o in outcomes), oracle)
+    cpu = sum(o.seconds for o in outcomes)
+    result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene)
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:
