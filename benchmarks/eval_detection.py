@@ -400,7 +400,7 @@ class Result:
     seconds: float
     visible: Score | None = None
     by_scene: dict[str, dict[str, list[int]]] = field(default_factory=dict)
-    """Camera kind -> scene type -> [anomalies, detected]: where in the province a kind goes unseen."""
+    """Camera kind -> scene type -> [anomalies, detected]: the kinds of scene a kind goes unseen in."""
 
     def as_dict(self) -> dict[str, object]:
         kinds = self.injected.as_dict()
