@@ -250,14 +250,14 @@ def test_a_lost_focus_counts_against_how_much_the_view_usually_changes() -> None
 NIGHT_T0 = T0 + 9 * 3600.0  # 23:00 local, when a crossroads is normally empty
 
 
-def night_alerts(blobs: Sequence[float]) -> list[tuple[str, str, int]]:
+def night_alerts(blobs: Sequence[float], start: float = NIGHT_T0) -> list[tuple[str, str, int]]:
     """Rule, status and clip index of the alerts for a dark crossroads showing the given blobs per clip."""
     batches = [
-        [observation("TC-02", NIGHT_T0 + 10 * i, brightness=20.0, sharpness=900.0, motion_ratio=0.0006 * b, blobs=b)]
+        [observation("TC-02", start + 10 * i, brightness=20.0, sharpness=900.0, motion_ratio=0.0006 * b, blobs=b)]
         for i, b in enumerate(blobs)
     ]
     return [
-        (a.payload.rule, a.payload.status, round((a.event_time - NIGHT_T0) / 10))
+        (a.payload.rule, a.payload.status, round((a.event_time - start) / 10))
         for a in alerts_of(run(CameraDetector(profile()), batches))
     ]
 
@@ -270,6 +270,13 @@ def test_passers_by_at_night_raise_nothing_and_loiterers_do() -> None:
     slow_walker = [1.0] * 9 + [0.0] * 20
     assert night_alerts(QUIET + pair_crossing + slow_walker + pair_crossing) == []
     assert night_alerts(QUIET + [2.0] * 12 + [0.0] * 20)[0] == ("cameras.night_intrusion", "firing", 203)
+
+
+def test_early_commuters_at_dawn_are_not_intruders() -> None:
+    loiterers = [2.0] * 12 + [0.0] * 20
+    three_am, four_am = NIGHT_T0 + 4 * 3600.0, NIGHT_T0 + 5 * 3600.0
+    assert night_alerts(QUIET + loiterers, start=three_am - 2000)[:1] == [("cameras.night_intrusion", "firing", 203)]
+    assert night_alerts(QUIET + loiterers, start=four_am - 2000) == []
 
 
 def test_a_person_half_hidden_in_the_dark_is_found_by_time_in_view() -> None:
