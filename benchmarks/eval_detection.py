@@ -12,7 +12,8 @@ must not match each other's alerts).
 
 Keep tuning and evaluation apart: tune on ``--seeds 1-20``, report on the
 default ``--seeds 1001-1030``. Clean runs (the same kind of scenarios without
-anomalies) give the false-alarm rate per entity-day.
+anomalies) give the false-alarm rate per entity-day, and a clean night of
+every camera (20 h to 6:30) the rate per camera-night.
 
 Field-report and service detectors learn rates over days; by default they
 meet each case cold, as a worker started that Monday would. ``--history-days
@@ -97,6 +98,9 @@ CAMERA_WARMUP = 3600.0
 CAMERA_TAIL = 900.0
 HISTORY_DAYS = 0.0
 ORACLE_KINDS = ("queue_surge", "portal_outage")
+NIGHTS = "camera nights"
+UNITS = {"cameras": "camera-day", NIGHTS: "camera-night", "incidents": "commune-day", "services": "office-day"}
+NIGHT_HOURS = (20.0, 30.5)
 BATCH_SECONDS = {"cameras": 10.0, "incidents": 60.0, "services": 60.0}
 GOALS = {"cameras": 60.0, "queues": 60.0, "incidents": 900.0}
 GOAL_OF_KIND = {
@@ -117,9 +121,18 @@ class Case:
     seed: int
     cameras: tuple[str, ...] | None = None
     clean: bool = False
+    night: bool = False
+
+    @property
+    def tally(self) -> str:
+        """Which line of the clean runs' report the case counts in."""
+        return NIGHTS if self.night else self.feed
 
     def entity_days(self, profile: Profile) -> float:
+        """Entity-days of the case, or for a clean night, camera-nights."""
         days = self.scenario.duration / 86400.0
+        if self.night:
+            return float(len(self.cameras or ()))
         if self.feed == "cameras":
             return days * len(self.cameras or ())
         if self.feed == "incidents":
@@ -204,6 +217,26 @@ def clean_camera_cases(profile: Profile, seed: int, cameras: int) -> list[Case]:
     weather = _weather(rng, sorted({c.district for c in chosen}), day, day + 86400.0)
     scenario = Scenario(f"clean-cameras-{seed}", day, day + 86400.0, weather_spells=weather)
     return [Case("cameras", scenario, seed, tuple(c.id for c in chosen), clean=True)]
+
+
+def clean_camera_nights(profile: Profile, seed: int, groups: int = 4) -> list[Case]:
+    """One clean night (20 h to 6:30) of every camera, in a few groups that can run side by side.
+
+    Night intrusions are rare and every camera watches every night: the
+    false alarms an operator meets are per camera-night, over all scene
+    types, and a few camera-days cannot show a rate of a few in a hundred.
+    """
+    rng = random.Random(f"clean-camera-nights-{seed}")
+    day = _day(rng).timestamp()
+    t0, t1 = day + NIGHT_HOURS[0] * 3600.0, day + NIGHT_HOURS[1] * 3600.0
+    ids = [c.id for c in profile.cameras]
+    cases = []
+    for g in range(groups):
+        group = ids[g::groups]
+        districts = sorted({profile.camera_by_id[i].district for i in group})
+        scenario = Scenario(f"clean-camera-nights-{seed}-{g}", t0, t1, weather_spells=_weather(rng, districts, t0, t1))
+        cases.append(Case("cameras", scenario, seed, tuple(group), clean=True, night=True))
+    return cases
 
 
 def incident_case(profile: Profile, seed: int, clean: bool = False) -> Case:
@@ -401,16 +434,20 @@ class Result:
     visible: Score | None = None
     by_scene: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     """Camera kind -> scene type -> [anomalies, detected]: the kinds of scene a kind goes unseen in."""
+    clean_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Clean-run line -> anomaly kind -> alerts fired."""
 
     def as_dict(self) -> dict[str, object]:
         kinds = self.injected.as_dict()
         clean = {
-            feed: {
-                "entity_days": round(days, 2),
-                "alerts": self.clean_alerts.get(feed, 0),
-                "alerts_per_entity_day": self.clean_alerts.get(feed, 0) / days if days else None,
+            tally: {
+                "unit": UNITS[tally],
+                "units": round(days, 2),
+                "alerts": self.clean_alerts.get(tally, 0),
+                "alerts_per_unit": self.clean_alerts.get(tally, 0) / days if days else None,
+                "alerts_by_kind": dict(sorted(self.clean_kinds.get(tally, {}).items())),
             }
-            for feed, days in self.entity_days.items()
+            for tally, days in self.entity_days.items()
         }
         goals = {}
         for k in self.injected.kinds:
@@ -475,10 +512,13 @@ def render(result: Result) -> str:
             )
     lines.append("")
     lines.append("clean runs (no anomaly injected):")
-    for feed, days in result.entity_days.items():
-        count = result.clean_alerts.get(feed, 0)
-        unit = {"cameras": "camera", "incidents": "commune", "services": "office"}[feed]
-        lines.append(f"  {feed:<10} {count:>4} alerts over {days:8.1f} {unit}-days = {count / days:.4f} per {unit}-day")
+    for tally, days in result.entity_days.items():
+        count, unit = result.clean_alerts.get(tally, 0), UNITS[tally]
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(result.clean_kinds.get(tally, {}).items()))
+        lines.append(
+            f"  {tally:<14} {count:>4} alerts over {days:8.1f} {unit}s = {count / days:.4f} per {unit}"
+            + (f" ({kinds})" if kinds else "")
+        )
     return "\n".join(lines)
 
 
@@ -507,6 +547,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feeds", default="cameras,incidents,services", help="which feeds to evaluate")
     parser.add_argument("--clean-cameras", type=int, default=2, help="cameras per seed in the clean camera day")
     parser.add_argument("--clean-camera-seeds", type=int, default=4, help="how many seeds get a clean camera day")
+    parser.add_argument(
+        "--clean-camera-nights", type=int, default=1, help="how many seeds get a clean night of every camera"
+    )
     parser.add_argument(
         "--history-days",
         type=float,
@@ -537,18 +580,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "cameras" in feeds:
         for seed in seeds[: args.clean_camera_seeds]:
             cases += clean_camera_cases(profile, seed, args.clean_cameras)
+        for seed in seeds[: args.clean_camera_nights]:
+            cases += clean_camera_nights(profile, seed)
     began = time.monotonic()
     outcomes = _run_all(cases, args.cache, args.jobs)
     scores: list[Score] = []
     oracles: list[Score] = []
     by_scene: dict[str, dict[str, list[int]]] = {}
     clean_alerts: dict[str, int] = {}
+    clean_kinds: dict[str, dict[str, int]] = {}
     entity_days: dict[str, float] = {}
     for case, outcome in zip(cases, outcomes, strict=True):
         if case.clean:
-            entity_days[case.feed] = entity_days.get(case.feed, 0.0) + case.entity_days(profile)
-            firing = sum(1 for a in outcome.alerts if a.payload.status == "firing" and a.payload.kind in _scored())
-            clean_alerts[case.feed] = clean_alerts.get(case.feed, 0) + firing
+            entity_days[case.tally] = entity_days.get(case.tally, 0.0) + case.entity_days(profile)
+            firing = [a.payload.kind for a in outcome.alerts if a.payload.status == "firing"]
+            firing = [kind for kind in firing if kind in _scored()]
+            clean_alerts[case.tally] = clean_alerts.get(case.tally, 0) + len(firing)
+            kinds = clean_kinds.setdefault(case.tally, {})
+            for kind in firing:
+                kinds[kind] = kinds.get(kind, 0) + 1
         else:
             scores.append(score(outcome.truths, outcome.alerts))
             if case.feed == "cameras":
@@ -563,7 +613,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 oracles.append(score(visible, outcome.alerts))
     oracle = merge(oracles) if "services" in feeds else None
     cpu = sum(o.seconds for o in outcomes)
-    result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene)
+    result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds)
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:
