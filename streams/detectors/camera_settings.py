@@ -110,7 +110,9 @@ class CameraDetectorSettings:
     hour from a few people in view to empty. A camera's first observation
     sets the peak ``empty_proof_observations`` decay steps above that
     limit: a camera must see its scene quiet before it can call anyone in
-    it an intruder.
+    it an intruder. The blob CUSUM's allowance also adds the scene's own
+    night level (mean blobs per clip while judged empty, learned with
+    ``night_alpha``, about an hour), at most ``night_allowance_cap``.
     """
 
     interval_prior_seconds: float = 10.0
@@ -152,13 +154,15 @@ class CameraDetectorSettings:
     intrusion_limit: float = 4.5
     presence_allowance: float = 0.45
     presence_limit: float = 15.0
+    night_alpha: float = 1 / 360
+    night_allowance_cap: float = 0.5
     quiet_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         for spec in fields(self):
             if getattr(self, spec.name) <= 0:
                 raise SettingsError(f"cameras.{spec.name}", "must be > 0")
-        for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha"):
+        for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha", "night_alpha"):
             if getattr(self, name) > 1:
                 raise SettingsError(f"cameras.{name}", "must be in (0, 1]")
         for name in (

@@ -82,7 +82,9 @@ class Activity(msgspec.Struct, kw_only=True):
 
     ``peak`` is the short-term blob level's recent maximum, falling by a fixed step per observation;
     ``busy`` counts the observations in a row at which the scene was expected to hold a crowd's minimum;
-    ``score`` and ``presence`` are the night-intrusion CUSUMs of blobs and of clips with anything in view.
+    ``score`` and ``presence`` are the night-intrusion CUSUMs of blobs and of clips with anything in view;
+    ``night`` is the scene's mean capped blobs per clip while it is judged empty (0 in a state saved before it
+    was kept: learned anew).
     """
 
     seen: int = 0
@@ -96,6 +98,7 @@ class Activity(msgspec.Struct, kw_only=True):
     intrusion: bool = False
     score: float = 0.0
     presence: float = 0.0
+    night: float = 0.0
 
 
 class CameraState(msgspec.Struct, kw_only=True):

@@ -279,6 +279,16 @@ def test_early_commuters_at_dawn_are_not_intruders() -> None:
     assert night_alerts(QUIET + loiterers, start=four_am - 2000) == []
 
 
+def test_a_scene_with_night_visitors_needs_a_longer_stay_to_call_it_an_intrusion() -> None:
+    lingering_pair = [2.0] * 3 + [1.0] * 4 + [0.0] * 20
+    two_hours_of_visitors = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] * 72
+    assert night_alerts(QUIET + lingering_pair)[:1] == [("cameras.night_intrusion", "firing", 205)]
+    assert night_alerts(QUIET + two_hours_of_visitors) == []
+    assert night_alerts(QUIET + two_hours_of_visitors + lingering_pair) == []
+    loiterers = [2.0] * 30 + [0.0] * 20
+    assert night_alerts(QUIET + two_hours_of_visitors + loiterers)[:1] == [("cameras.night_intrusion", "firing", 924)]
+
+
 def test_a_person_half_hidden_in_the_dark_is_found_by_time_in_view() -> None:
     half_hidden = [0.3, 0.3, 0.0] * 40
     assert night_alerts(QUIET + half_hidden)[:1] == [("cameras.night_intrusion", "firing", 267)]
