@@ -61,7 +61,7 @@ pairs lingering two minutes at school gates fired 8 times in 28 school-gate
 nights. With the learned level, false intrusions over 305 clean
 camera-nights fell from 13 to 7 (school gates: 2), and the same 112 of 120
 intrusions were found, half of them within a minute as before; the slowest
-tenth took longer (over 411 s instead of 258 s), in scenes with visitors.
+tenth took longer (p90 411 s instead of 258 s).
 """
 
 from __future__ import annotations

@@ -133,6 +133,8 @@ class CameraState(msgspec.Struct, kw_only=True):
             raise StateError(key, str(exc)) from exc
         if not state.tamper.sharpness_step >= 0:
             raise StateError(f"{key}.tamper.sharpness_step", "must be a number >= 0")
+        if not state.activity.night >= 0:
+            raise StateError(f"{key}.activity.night", "must be a number >= 0")
         if len(state.activity.hours) != HOURS or any(len(bucket) != 3 for bucket in state.activity.hours):
             raise StateError(f"{key}.activity.hours", f"must be {HOURS} buckets of [blobs, motion, count]")
         return state

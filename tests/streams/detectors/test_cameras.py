@@ -338,6 +338,8 @@ def test_state_round_trips_and_bad_state_names_the_camera() -> None:
         detector.load_state("TC-02", {**exported, "activity": {**exported["activity"], "hours": [[0, 0, 0]]}})
     with pytest.raises(StateError, match="sharpness_step"):
         detector.load_state("TC-02", {**exported, "tamper": {**exported["tamper"], "sharpness_step": -1.0}})
+    with pytest.raises(StateError, match=r"activity\.night"):
+        detector.load_state("TC-02", {**exported, "activity": {**exported["activity"], "night": -0.5}})
 
 
 def test_a_state_saved_before_the_usual_sharpness_step_was_kept_still_loads() -> None:
