@@ -574,8 +574,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             cases += [incident_case(profile, seed), incident_case(profile, seed, clean=True)]
         if "services" in feeds:
             cases += [service_case(profile, seed), service_case(profile, seed, clean=True)]
-    if args.history_days < 0:
-        parser.error(f"--history-days: {args.history_days} is negative")
+    for name in ("history_days", "clean_cameras", "clean_camera_seeds", "clean_camera_nights"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')}: {getattr(args, name)} is negative")
     cases = [with_history(case, args.history_days) for case in cases]
     if "cameras" in feeds:
         for seed in seeds[: args.clean_camera_seeds]:
