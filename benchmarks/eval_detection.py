@@ -588,18 +588,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores: list[Score] = []
     oracles: list[Score] = []
     by_scene: dict[str, dict[str, list[int]]] = {}
-    clean_alerts: dict[str, int] = {}
     clean_kinds: dict[str, dict[str, int]] = {}
     entity_days: dict[str, float] = {}
     for case, outcome in zip(cases, outcomes, strict=True):
         if case.clean:
             entity_days[case.tally] = entity_days.get(case.tally, 0.0) + case.entity_days(profile)
-            firing = [a.payload.kind for a in outcome.alerts if a.payload.status == "firing"]
-            firing = [kind for kind in firing if kind in _scored()]
-            clean_alerts[case.tally] = clean_alerts.get(case.tally, 0) + len(firing)
             kinds = clean_kinds.setdefault(case.tally, {})
-            for kind in firing:
-                kinds[kind] = kinds.get(kind, 0) + 1
+            for a in outcome.alerts:
+                if a.payload.status == "firing" and a.payload.kind in _scored():
+                    kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
         else:
             scores.append(score(outcome.truths, outcome.alerts))
             if case.feed == "cameras":
@@ -614,6 +611,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 oracles.append(score(visible, outcome.alerts))
     oracle = merge(oracles) if "services" in feeds else None
     cpu = sum(o.seconds for o in outcomes)
+    clean_alerts = {tally: sum(kinds.values()) for tally, kinds in clean_kinds.items()}
     result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds)
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
