@@ -515,9 +515,9 @@ def render(result: Result) -> str:
     for tally, days in result.entity_days.items():
         count, unit = result.clean_alerts.get(tally, 0), UNITS[tally]
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(result.clean_kinds.get(tally, {}).items()))
+        rate = f"{count / days:.4f} per {unit}" if days else f"no {unit}s run"
         lines.append(
-            f"  {tally:<14} {count:>4} alerts over {days:8.1f} {unit}s = {count / days:.4f} per {unit}"
-            + (f" ({kinds})" if kinds else "")
+            f"  {tally:<14} {count:>4} alerts over {days:8.1f} {unit}s = {rate}" + (f" ({kinds})" if kinds else "")
         )
     return "\n".join(lines)
 
