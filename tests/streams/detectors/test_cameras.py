@@ -291,7 +291,7 @@ def test_a_scene_with_night_visitors_needs_a_longer_stay_to_call_it_an_intrusion
 
 def test_a_person_half_hidden_in_the_dark_is_found_by_time_in_view() -> None:
     half_hidden = [0.3, 0.3, 0.0] * 40
-    assert night_alerts(QUIET + half_hidden)[:1] == [("cameras.night_intrusion", "firing", 267)]
+    assert night_alerts(QUIET + half_hidden)[:1] == [("cameras.night_intrusion", "firing", 234)]
     assert night_alerts(QUIET + [0.3, 0.0, 0.0, 0.0] * 30) == []
 
 
