@@ -23,7 +23,9 @@ the rule deaf for long.
 
 Activity compares blobs and motion with the larger of the short-term level
 and the level learned for the local hour, so a crowd is both a jump and
-unusual for the hour; at night, in a scene that is normally empty then, two
+unusual for the hour: a quick tier for a sudden crowd, a sustained one (a
+longer median against a lower limit, once the hour is known) for a
+gathering under twice the usual level; at night, in a scene that is normally empty then, two
 CUSUMs tell loitering people from passers-by. Nothing is learned from clips
 under suspicion (a crowd, or a CUSUM above zero), so a scene counts as
 empty only once its short-term level has stayed low for a while (``peak``,
@@ -101,21 +103,23 @@ class ActivityTrail(NamedTuple):
     """Per observation of a run: crowd and intrusion verdicts, and their evidence.
 
     ``levels`` holds, per observation, how many clips ``recent`` held once it
-    was added (the crowd rule judges the median of the last few), the expected
-    blobs and the crowd threshold; None where the view was tampered.
-    ``recent`` is log1p(blobs) of the camera's clips up to the end of the run.
+    was added, the expected blobs, and the crowd threshold and number of
+    recent clips (the crowd rule judges their median) of the tier that
+    judged it: the sustained one while a crowd holds or where only it fired,
+    the quick one otherwise; None where the view was tampered. ``recent`` is
+    log1p(blobs) of the camera's clips up to the end of the run.
     """
 
     crowd: list[bool]
     intrusion: list[bool]
-    levels: list[tuple[int, float, float] | None]
+    levels: list[tuple[int, float, float, int] | None]
     recent: list[float]
 
-    def median_blobs(self, k: int, median_of: int) -> float:
+    def median_blobs(self, k: int) -> float:
         """The median log1p(blobs) of the recent clips the crowd rule judged observation ``k`` by."""
         levels = self.levels[k]
         assert levels is not None
-        end = levels[0]
+        end, _, _, median_of = levels
         return median(self.recent[max(0, end - median_of) : end])
 
 
@@ -242,7 +246,8 @@ def judge_activity(
     clips a crowd needs: the short-term level learned nothing meanwhile, and a
     market that filled up behind a blurred lens at dawn is no crowd.
     """
-    median_of = s.crowd_median_of
+    median_of, sustained_of = s.crowd_median_of, s.crowd_sustained_median_of
+    keep = max(median_of, sustained_of)
     recent_b, recent_m = [x[0] for x in a.recent], [x[1] for x in a.recent]
     expm1, log1p = math.expm1, math.log1p
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
@@ -250,6 +255,7 @@ def judge_activity(
     min_samples, hour_memory, step = s.hour_min_samples, float(s.hour_memory), s.activity_max_step
     ratio_b, floor_b = s.crowd_blob_ratio, s.crowd_blob_floor
     ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
+    ratio_s = s.crowd_sustained_ratio
     min_expected, busy_needed = s.crowd_min_expected_blobs, s.crowd_busy_observations
     warmup = s.activity_warmup_observations
     decay, empty_blobs, activity_alpha = s.empty_decay, s.empty_blobs, s.activity_alpha
@@ -262,7 +268,7 @@ def judge_activity(
     presence_cap, presence_hold = 1.5 * presence_at, presence_at / 2
     crowd_l: list[bool] = []
     intrusion_l: list[bool] = []
-    levels: list[tuple[int, float, float] | None] = []
+    levels: list[tuple[int, float, float, int] | None] = []
     for tampered, xb, xm, blobs, hour in zip(blind, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True):
         if tampered:
             crowd = intrusion = False
@@ -282,16 +288,24 @@ def judge_activity(
         crowd_b = ratio_b * (1 + expected_b) - 1
         crowd_b = expected_b + floor_b if expected_b + floor_b > crowd_b else crowd_b
         busy = busy + 1 if expected_b >= min_expected else 0
+        judged = (len(recent_b), expected_b, crowd_b, median_of)
         if crowd or (seen >= warmup and busy >= busy_needed):
-            mb = median(recent_b[-median_of:])
-            if crowd or mb >= log1p(crowd_b):
-                mm = median(recent_m[-median_of:])
-                expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
-                crowd_m = larger(ratio_m * (1 + expected_m) - 1, expected_m + floor_m)
-                if crowd:
-                    crowd = _above_half_way(mb, expected_b, crowd_b) and _above_half_way(mm, expected_m, crowd_m)
-                else:
-                    crowd = mm >= log1p(crowd_m)
+            expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
+            sustained_b = larger(ratio_s * (1 + expected_b) - 1, expected_b + floor_b)
+            sustained_m = larger(ratio_s * (1 + expected_m) - 1, expected_m + floor_m)
+            if crowd:
+                crowd = _above_half_way(median(recent_b[-sustained_of:]), expected_b, sustained_b) and _above_half_way(
+                    median(recent_m[-sustained_of:]), expected_m, sustained_m
+                )
+                judged = (len(recent_b), expected_b, sustained_b, sustained_of)
+            else:
+                if median(recent_b[-median_of:]) >= log1p(crowd_b):
+                    crowd_m = larger(ratio_m * (1 + expected_m) - 1, expected_m + floor_m)
+                    crowd = median(recent_m[-median_of:]) >= log1p(crowd_m)
+                if not crowd and learned and median(recent_b[-sustained_of:]) >= log1p(sustained_b):
+                    crowd = median(recent_m[-sustained_of:]) >= log1p(sustained_m)
+                    if crowd:
+                        judged = (len(recent_b), expected_b, sustained_b, sustained_of)
         peak = peak - decay if peak - decay > level_b else level_b
         if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_blobs:
             capped = smaller(blobs, cap)
@@ -308,7 +322,7 @@ def judge_activity(
             score, presence, intrusion = 0.0, 0.0, False
         crowd_l.append(crowd)
         intrusion_l.append(intrusion)
-        levels.append((len(recent_b), expected_b, crowd_b))
+        levels.append(judged)
         if not (crowd or score > 0 or presence > 0):
             alpha = 1 / (seen + 1)
             alpha = alpha if alpha > activity_alpha else activity_alpha
@@ -331,7 +345,7 @@ def judge_activity(
     a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence = seen, busy, crowd, intrusion, score, presence
     a.blobs, a.motion, a.peak, a.night = level_b, level_m, peak, night
     if len(recent_b) > len(a.recent):
-        a.recent = [[b, m] for b, m in zip(recent_b[-median_of:], recent_m[-median_of:], strict=True)]
+        a.recent = [[b, m] for b, m in zip(recent_b[-keep:], recent_m[-keep:], strict=True)]
     return ActivityTrail(crowd_l, intrusion_l, levels, recent_b)
 
 

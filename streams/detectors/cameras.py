@@ -187,9 +187,9 @@ class CameraDetector(KeyedStates[CameraState]):
         levels = activity.levels[k]
         if levels is None:
             return r.blobs[k], 0.0, 0.0
-        _, expected_b, crowd_b = levels
+        _, expected_b, crowd_b, _ = levels
         if rule == CROWD_RULE:
-            return math.expm1(activity.median_blobs(k, s.crowd_median_of)), expected_b, crowd_b
+            return math.expm1(activity.median_blobs(k)), expected_b, crowd_b
         return r.blobs[k], expected_b, s.intrusion_allowance
 
     def _empty(self, scene: str | None) -> tuple[bool, ...]:

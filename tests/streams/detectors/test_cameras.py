@@ -326,6 +326,23 @@ def test_gate_passes_changes_heartbeats_and_a_quiet_spell() -> None:
     assert not gate.offer(40.0, False, quiet=30)
 
 
+def crowd_alerts(blobs: Sequence[float], start: float) -> list[tuple[str, int]]:
+    """Crowd alert statuses and clip indexes for a daytime crossroads showing the given blobs (and as much motion)."""
+    batches = [[observation("TC-02", start + 10 * i, blobs=b, motion_ratio=0.001 * b)] for i, b in enumerate(blobs)]
+    alerts = alerts_of(run(CameraDetector(profile()), batches))
+    return [(a.payload.status, round((a.event_time - start) / 10)) for a in alerts if a.payload.kind == "crowd"]
+
+
+def test_a_sustained_gathering_is_a_crowd_once_the_hour_is_known() -> None:
+    usual = [6.0, 5.0, 7.0] * 30  # fifteen minutes: warmed up, busy, and the hour's level learned
+    gathering = [12.0] * 30 + usual  # twice the usual level for five minutes: below the quick tier's limit
+    assert crowd_alerts(usual + gathering, T0) == [("firing", 97), ("resolved", 131)]
+    # From 14:45 the same fifteen minutes end at 15 h: the gathering meets an hour not seen yet.
+    assert crowd_alerts(usual + gathering, T0 + 2700) == []
+    strong = [20.0] * 30 + usual
+    assert crowd_alerts(usual + strong, T0 + 2700) == [("firing", 96), ("resolved", 131)]
+
+
 def test_state_round_trips_and_bad_state_names_the_camera() -> None:
     detector = CameraDetector(profile())
     run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(5)])
