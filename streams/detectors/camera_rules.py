@@ -24,19 +24,19 @@ the rule deaf for long.
 Activity compares blobs and motion with the larger of the short-term level
 and the level learned for the local hour, so a crowd is both a jump and
 unusual for the hour: a quick tier for a sudden crowd, a sustained one (a
-longer median against a lower limit, once the hour is known) for a
-gathering under twice the usual level. At night, in a scene that is
-normally empty then, two CUSUMs tell loitering people from passers-by.
-Nothing is learned from clips under suspicion (a crowd, or a CUSUM above
-zero), so a scene counts as empty only once its short-term level has
-stayed low for a while (``peak``, which falls slowly): a square emptying
-late in the evening has quiet minutes between its last passers-by, and a level frozen in one of them would take
-the next few for loiterers. A camera that has just started has not yet seen
-its scene empty, so its peak starts where ten minutes of quiet are needed
-to bring it down (``empty_proof_observations``): one started at 23 h over a
-square still emptying (one to five blobs every few clips) learned nothing
-from those clips, kept a peak of zero and fired within two minutes, and
-twice more in the next ten.
+longer median against a lower limit, once the hour is known) for a gathering
+under twice the usual level. At night, in a scene that is normally empty
+then, two CUSUMs tell loitering people from passers-by. Nothing is learned
+from clips under suspicion (a crowd, or a CUSUM above zero), so a scene
+counts as empty only once its short-term level has stayed low for a while
+(``peak``, which falls slowly): a square emptying late in the evening has
+quiet minutes between its last passers-by, and a level frozen in one of them
+would take the next few for loiterers. A camera that has just started has
+not yet seen its scene empty, so its peak starts where ten minutes of quiet
+are needed to bring it down (``empty_proof_observations``): one started at
+23 h over a square still emptying (one to five blobs every few clips)
+learned nothing from those clips, kept a peak of zero and fired within two
+minutes, and twice more in the next ten.
 
 What separates an intruder from passers-by in the simulated nights is time
 in view, not numbers: intruders showed 0.7-2.1 blobs on average, with a blob
