@@ -78,24 +78,24 @@ class CameraDetectorSettings:
     correlation response of at least ``turned_min_response``. A condition
     lasting ``tamper_relearn_seconds`` becomes the camera's new normal.
 
-    Crowd: the medians of the last ``crowd_median_of`` clips' blobs and
-    motion (two odd clips neither raise nor clear it) both above
-    ``crowd_*_ratio`` times (1 + expected)
-    and ``crowd_*_floor`` above it, where expected is the larger of the
-    short-term level and the level learned for the local hour. A sustained
-    tier judges the medians of the last ``crowd_sustained_median_of`` clips
-    against ``crowd_sustained_ratio`` times (1 + expected), with the same
-    floors, and only where the local hour's level is learned: the number of
-    road users in view swings by half within a minute, so a lower limit
-    needs a longer median, and a scene filling up at its usual time (a
-    school's first drop-off as the morning fog lifts) is told from a crowd
-    only by a camera that has seen that hour before. On 50 crowd cases
-    (tuning and development seeds) after a day of the camera's own feed it
-    found 36 where the quick tier alone found 25, with no false crowd in
-    those 50 busy camera-days nor in a clean day of every camera; at 1.4 it
-    found 40 and raised 2 false crowds at usual peaks. Once raised, a crowd
-    holds while both sustained medians stay above half-way (in log terms)
-    to the sustained limits.
+    Crowd: the medians of the last ``crowd_median_of`` clips' blobs and motion
+    (two odd clips neither raise nor clear it) both above ``crowd_*_ratio``
+    times (1 + expected) and ``crowd_*_floor`` above it, where expected is the
+    larger of the short-term level and the level learned for the local hour. A
+    sustained tier judges the medians of the last
+    ``crowd_sustained_median_of`` clips against ``crowd_sustained_ratio``
+    times (1 + expected), with the same floors, and only where the local
+    hour's level is learned: in an ordinary scene the median of five clips
+    reached about twice the expected level at any hour (a quick limit of 1.8
+    raised 15 false crowds in 50 busy camera-days), so a lower limit needs a
+    longer median, and a scene filling up at its usual time (a school's first
+    drop-off as the morning fog lifts) is told from a crowd only by a camera
+    that has seen that hour before. On 50 crowd cases (tuning and development
+    seeds) after a day of the camera's own feed it found 36 where the quick
+    tier alone found 25, with no false crowd in those 50 busy camera-days nor
+    in a clean day of every camera; at 1.4 it found 40 and raised 2 false
+    crowds at usual peaks. Once raised, a crowd holds while both sustained
+    medians stay above half-way (in log terms) to the sustained limits.
     The short-term level needs ``activity_warmup_observations`` first (an
     edge box's background model settles over its first minutes). A crowd
     is judged only where at least ``crowd_min_expected_blobs`` are expected:
