@@ -285,14 +285,13 @@ def judge_activity(
         usual_b, usual_m, count = bucket
         learned = count >= min_samples
         expected_b = expm1((usual_b if usual_b > level_b else level_b) if learned else level_b)
-        crowd_b = ratio_b * (1 + expected_b) - 1
-        crowd_b = expected_b + floor_b if expected_b + floor_b > crowd_b else crowd_b
+        crowd_b = _crowd_limit(ratio_b, expected_b, floor_b)
         busy = busy + 1 if expected_b >= min_expected else 0
         judged = (len(recent_b), expected_b, crowd_b, median_of)
         if crowd or (seen >= warmup and busy >= busy_needed):
             expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
-            sustained_b = larger(ratio_s * (1 + expected_b) - 1, expected_b + floor_b)
-            sustained_m = larger(ratio_s * (1 + expected_m) - 1, expected_m + floor_m)
+            sustained_b = _crowd_limit(ratio_s, expected_b, floor_b)
+            sustained_m = _crowd_limit(ratio_s, expected_m, floor_m)
             if crowd:
                 crowd = _above_half_way(median(recent_b[-sustained_of:]), expected_b, sustained_b) and _above_half_way(
                     median(recent_m[-sustained_of:]), expected_m, sustained_m
@@ -300,7 +299,7 @@ def judge_activity(
                 judged = (len(recent_b), expected_b, sustained_b, sustained_of)
             else:
                 if median(recent_b[-median_of:]) >= log1p(crowd_b):
-                    crowd_m = larger(ratio_m * (1 + expected_m) - 1, expected_m + floor_m)
+                    crowd_m = _crowd_limit(ratio_m, expected_m, floor_m)
                     crowd = median(recent_m[-median_of:]) >= log1p(crowd_m)
                 if not crowd and learned and median(recent_b[-sustained_of:]) >= log1p(sustained_b):
                     crowd = median(recent_m[-sustained_of:]) >= log1p(sustained_m)
@@ -347,6 +346,11 @@ def judge_activity(
     if len(recent_b) > len(a.recent):
         a.recent = [[b, m] for b, m in zip(recent_b[-keep:], recent_m[-keep:], strict=True)]
     return ActivityTrail(crowd_l, intrusion_l, levels, recent_b)
+
+
+def _crowd_limit(ratio: float, expected: float, floor: float) -> float:
+    """The level a crowd must reach: ``ratio`` times (1 + expected), and at least ``floor`` above expected."""
+    return larger(ratio * (1 + expected) - 1, expected + floor)
 
 
 def _above_half_way(x: float, usual: float, limit: float) -> bool:

@@ -250,15 +250,20 @@ def test_a_lost_focus_counts_against_how_much_the_view_usually_changes() -> None
 NIGHT_T0 = T0 + 9 * 3600.0  # 23:00 local, when a crossroads is normally empty
 
 
-def night_alerts(blobs: Sequence[float], start: float = NIGHT_T0) -> list[tuple[str, str, int]]:
-    """Rule, status and clip index of the alerts for a dark crossroads showing the given blobs per clip."""
+def blob_alerts(blobs: Sequence[float], start: float, motion_per_blob: float, **metrics: float) -> list[Alert]:
+    """Alerts for a crossroads camera showing the given blobs in clips 10 s apart, with motion to match."""
     batches = [
-        [observation("TC-02", start + 10 * i, brightness=20.0, sharpness=900.0, motion_ratio=0.0006 * b, blobs=b)]
+        [observation("TC-02", start + 10 * i, motion_ratio=motion_per_blob * b, blobs=b, **metrics)]
         for i, b in enumerate(blobs)
     ]
+    return alerts_of(run(CameraDetector(profile()), batches))
+
+
+def night_alerts(blobs: Sequence[float], start: float = NIGHT_T0) -> list[tuple[str, str, int]]:
+    """Rule, status and clip index of the alerts for a dark crossroads showing the given blobs per clip."""
     return [
         (a.payload.rule, a.payload.status, round((a.event_time - start) / 10))
-        for a in alerts_of(run(CameraDetector(profile()), batches))
+        for a in blob_alerts(blobs, start, 0.0006, brightness=20.0, sharpness=900.0)
     ]
 
 
@@ -327,9 +332,8 @@ def test_gate_passes_changes_heartbeats_and_a_quiet_spell() -> None:
 
 
 def crowd_alerts(blobs: Sequence[float], start: float) -> list[tuple[str, int]]:
-    """Crowd alert statuses and clip indexes for a daytime crossroads showing the given blobs (and as much motion)."""
-    batches = [[observation("TC-02", start + 10 * i, blobs=b, motion_ratio=0.001 * b)] for i, b in enumerate(blobs)]
-    alerts = alerts_of(run(CameraDetector(profile()), batches))
+    """Crowd alert statuses and clip indexes for a daytime crossroads showing the given blobs per clip."""
+    alerts = blob_alerts(blobs, start, 0.001)
     return [(a.payload.status, round((a.event_time - start) / 10)) for a in alerts if a.payload.kind == "crowd"]
 
 
