@@ -489,7 +489,7 @@ class Result:
 
 def render(result: Result) -> str:
     lines = [f"seeds {result.seeds[0]}–{result.seeds[-1]} ({len(result.seeds)}), cpu {result.seconds:.0f} s", ""]
-    lines.append(render_text(result.injected))
+    lines.append(render_text(result.injected, listed=0))
     lines.append("")
     lines.append("goals: F1 >= 0.95; TTD median <= 60 s (cameras, queues), <= 900 s (report bursts and surges)")
     for k in result.injected.kinds:

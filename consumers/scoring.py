@@ -18,10 +18,14 @@ detections nor false alarms, and left out of precision:
 - the aftermath of an anomaly of the same kind and entity
   (``AFTERMATH_SECONDS``): the dossiers a processing backlog slowed keep
   being completed late for days after the back office is back to pace.
+
+Besides the rates, a score names each injected anomaly's outcome and each
+false alarm: a rate says how good a detector is, the list says where to look.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -88,16 +92,61 @@ class KindScore:
 
 
 @dataclass(frozen=True)
+class AnomalyOutcome:
+    """One injected anomaly, and how long after its start an alert of its kind and entity fired (None: missed)."""
+
+    truth_id: str
+    scenario: str
+    kind: str
+    entity_id: str
+    start: float
+    end: float
+    detect_seconds: float | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "truth_id": self.truth_id,
+            "scenario": self.scenario,
+            "kind": self.kind,
+            "entity_id": self.entity_id,
+            "start": self.start,
+            "end": self.end,
+            "detected": self.detect_seconds is not None,
+            "detect_s": self.detect_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class FalseAlarm:
+    """A firing episode that matched no anomaly of its kind and that no injected anomaly explains."""
+
+    kind: str
+    entity_id: str
+    fired_at: float
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "entity_id": self.entity_id, "fired_at": self.fired_at}
+
+
+@dataclass(frozen=True)
 class Score:
     kinds: tuple[KindScore, ...]
     grace_seconds: float
     unscored_alerts: Mapping[str, int] = field(default_factory=dict)
+    outcomes: tuple[AnomalyOutcome, ...] = ()
+    false_alarms: tuple[FalseAlarm, ...] = ()
+
+    @property
+    def missed(self) -> list[AnomalyOutcome]:
+        return [o for o in self.outcomes if o.detect_seconds is None]
 
     def as_dict(self) -> dict[str, object]:
         return {
             "grace_seconds": self.grace_seconds,
             "kinds": [k.as_dict() for k in self.kinds],
             "unscored_alerts": dict(self.unscored_alerts),
+            "anomalies": [o.as_dict() for o in self.outcomes],
+            "false_alarms": [f.as_dict() for f in self.false_alarms],
         }
 
 
@@ -132,6 +181,8 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
         episodes[episode.kind].append(episode)
 
     results = []
+    outcomes: list[AnomalyOutcome] = []
+    false_alarms: list[FalseAlarm] = []
     for kind in ANOMALY_KINDS:
         truths_of_kind = anomalies.get(kind, [])
         episodes_of_kind = episodes.get(kind, [])
@@ -146,20 +197,23 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
                 for i, e in enumerate(episodes_of_kind)
                 if e.entity_id == truth.entity_id and start <= e.fired_at <= end
             ]
+            delay = None
             if hits:
                 matched_episodes.update(hits)
-                delays.append(min(episodes_of_kind[i].fired_at for i in hits) - start)
+                delay = min(episodes_of_kind[i].fired_at for i in hits) - start
+                delays.append(delay)
+            outcomes.append(_outcome(truth, delay))
         wider = [t for k in EXPLAINED_BY.get(kind, ()) for t in anomalies.get(k, [])]
         aftermath = AFTERMATH_SECONDS.get(kind, 0.0)
-        explained = sum(
-            1
-            for i, e in enumerate(episodes_of_kind)
-            if i not in matched_episodes
-            and (
-                any(_covers(t, e, grace_seconds) for t in wider)
-                or any(_follows(t, e, aftermath) for t in truths_of_kind)
-            )
-        )
+        explained = 0
+        for i, e in enumerate(episodes_of_kind):
+            if i in matched_episodes:
+                continue
+            covered = any(_covers(t, e, grace_seconds) for t in wider)
+            if covered or any(_follows(t, e, aftermath) for t in truths_of_kind):
+                explained += 1
+            else:
+                false_alarms.append(FalseAlarm(kind, e.entity_id, e.fired_at))
         results.append(
             KindScore(
                 kind=kind,
@@ -172,7 +226,13 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
             )
         )
     unscored = {kind: len(e) for kind, e in episodes.items() if kind not in ANOMALY_KINDS}
-    return Score(tuple(results), grace_seconds, unscored)
+    false_alarms.sort(key=lambda f: (f.fired_at, f.kind, f.entity_id))
+    return Score(tuple(results), grace_seconds, unscored, tuple(outcomes), tuple(false_alarms))
+
+
+def _outcome(truth: TruthEvent, delay: float | None) -> AnomalyOutcome:
+    t = truth.payload
+    return AnomalyOutcome(truth.event_id, t.scenario, t.kind, truth.entity_id, t.start, t.end, delay)
 
 
 def merge(scores: Iterable[Score]) -> Score:
@@ -188,6 +248,8 @@ def merge(scores: Iterable[Score]) -> Score:
         raise ValueError(f"cannot merge scores with different grace periods {sorted(graces)}")
     kinds: dict[str, list[KindScore]] = defaultdict(list)
     unscored: dict[str, int] = defaultdict(int)
+    outcomes = tuple(o for s in scores for o in s.outcomes)
+    false_alarms = tuple(f for s in scores for f in s.false_alarms)
     for s in scores:
         for k in s.kinds:
             kinds[k.kind].append(k)
@@ -206,7 +268,8 @@ def merge(scores: Iterable[Score]) -> Score:
         for kind in ANOMALY_KINDS
         if (parts := kinds.get(kind))
     )
-    return Score(merged, graces.pop() if graces else DEFAULT_GRACE_SECONDS, dict(unscored))
+    grace = graces.pop() if graces else DEFAULT_GRACE_SECONDS
+    return Score(merged, grace, dict(unscored), outcomes, false_alarms)
 
 
 def _covers(wider: TruthEvent, episode: _Episode, grace_seconds: float) -> bool:
@@ -219,7 +282,12 @@ def _follows(anomaly: TruthEvent, episode: _Episode, aftermath_seconds: float) -
     return anomaly.entity_id == episode.entity_id and end < episode.fired_at <= end + aftermath_seconds
 
 
-def render_text(result: Score) -> str:
+def render_text(result: Score, listed: int = 10, zone: dt.tzinfo = dt.UTC) -> str:
+    """The table per kind, then up to ``listed`` missed anomalies and false alarms, at times in ``zone``.
+
+    All of them are in the JSON.
+    """
+
     def fmt(value: float | None, pattern: str = "{:.2f}") -> str:
         return "-" if value is None else pattern.format(value)
 
@@ -245,4 +313,31 @@ def render_text(result: Score) -> str:
         "an alert detects an anomaly of its kind and entity when it fires between the anomaly's start and "
         f"{result.grace_seconds:.0f} s after its end"
     )
+    if listed > 0:
+        missed = result.missed
+        lines += _listing(
+            "missed",
+            [f"{o.kind:<20} {o.entity_id:<24} {_at(o.start, zone)} for {_minutes(o.end - o.start)}" for o in missed],
+            listed,
+        )
+        lines += _listing(
+            "false alarms",
+            [f"{f.kind:<20} {f.entity_id:<24} {_at(f.fired_at, zone)}" for f in result.false_alarms],
+            listed,
+        )
     return "\n".join(lines)
+
+
+def _listing(title: str, rows: list[str], listed: int) -> list[str]:
+    if not rows:
+        return []
+    more = f", the first {listed}; the JSON lists all" if len(rows) > listed else ""
+    return [f"{title} ({len(rows)}{more}):", *(f"  {row}" for row in rows[:listed])]
+
+
+def _at(t: float, zone: dt.tzinfo) -> str:
+    return dt.datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"

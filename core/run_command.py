@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         f"published {summary.acked:,} messages in {summary.wall_seconds:.0f} s; alerts: {len(view.all_alerts)}"
     )
     truths = list(simulation.truth_feed(spec).events())
-    console.print(render_text(score(truths, view.all_alerts)), highlight=False)
+    console.print(render_text(score(truths, view.all_alerts), zone=calendar.zone), highlight=False)
     return 0
 
 

@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "score",
         help="score alerts against the injected anomalies (precision, recall, F1, time to detect)",
         description="Read ioc.truth and ioc.alerts from the beginning and report, per anomaly kind, precision, "
-        "recall, F1 and time to detect (median, p90), as text or JSON. Works for alerts written by any detector "
-        "that follows the contract.",
+        "recall, F1 and time to detect (median, p90), then the anomalies missed and the false alarms, as text or "
+        "JSON (the JSON lists every anomaly with its outcome). Works for alerts written by any detector that "
+        "follows the contract.",
     )
     p.add_argument("--brokers", help="Kafka bootstrap servers host:port[,...] (env IOCSIM_BROKERS; required)")
     p.add_argument(

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from iocsim.config import KafkaSettings
-from iocsim.consumers.scoring import merge, score
+from iocsim.consumers.scoring import merge, render_text, score
 from iocsim.contract import Alert, AlertDetails, AnomalyDetails, Evidence, TruthEvent
 from iocsim.producers.publisher import Publisher
 
@@ -128,15 +128,50 @@ def test_merged_runs_add_up_and_never_match_across_runs() -> None:
         merge([one, score([], [], grace_seconds=60)])
 
 
+def test_the_score_names_each_missed_anomaly_and_false_alarm() -> None:
+    truths = [
+        truth("crowd", "TC-01", 100, 400, 0),
+        truth("crowd", "TC-02", 1000, 1600, 1),
+        truth("category_surge", "muong-nhe", 0, 4000, 2, district="muong-nhe"),
+    ]
+    alerts = [
+        alert("crowd", "TC-01", 130),
+        alert("crowd", "TC-03", 2000),
+        alert("incident_burst", "muong-nhe/sen-thuong", 1200, district="muong-nhe"),
+    ]
+    result = score(truths, alerts, grace_seconds=0)
+    assert [(o.entity_id, o.detect_seconds) for o in result.outcomes] == [
+        ("TC-01", 30.0),
+        ("TC-02", None),
+        ("muong-nhe", None),
+    ]
+    assert [o.truth_id for o in result.missed] == ["truth-1", "truth-2"] and result.outcomes[1].scenario == "s"
+    assert [(f.kind, f.entity_id, f.fired_at) for f in result.false_alarms] == [("crowd", "TC-03", T0 + 2000)]
+    listed = json.loads(json.dumps(result.as_dict()))
+    assert [a["detected"] for a in listed["anomalies"]] == [True, False, False]
+    assert listed["false_alarms"] == [{"kind": "crowd", "entity_id": "TC-03", "fired_at": T0 + 2000}]
+    text = render_text(result, listed=1)
+    assert "missed (2, the first 1; the JSON lists all):" in text and "TC-02" in text and "muong-nhe " not in text
+    assert "false alarms (1):\n  crowd                TC-03" in text
+    assert "missed" not in render_text(result, listed=0)
+    other = score([truth("crowd", "TC-04", 0, 60, 3)], [alert("crowd", "TC-05", 9)], grace_seconds=0)
+    merged = merge([result, other])
+    assert len(merged.outcomes) == 4 and [f.entity_id for f in merged.false_alarms] == ["TC-03", "TC-05"]
+
+
 @given(st.lists(st.tuples(st.integers(0, 5), st.floats(0, 5000)), max_size=30))
 def test_precision_and_recall_are_ratios(points: list[tuple[int, float]]) -> None:
     truths = [truth("crowd", f"C{i}", 1000 * i, 1000 * i + 300, i) for i in range(3)]
     alerts = [alert("crowd", f"C{c}", at, fp=f"fp{c}-{at}") for c, at in points]
-    for k in score(truths, alerts).kinds:
+    result = score(truths, alerts)
+    for k in result.kinds:
         assert 0 <= k.detected <= k.anomalies and 0 <= k.true_alerts <= k.alerts
         assert k.explained_alerts == 0 and k.false_alerts == k.alerts - k.true_alerts
         for value in (k.precision, k.recall, k.f1):
             assert value is None or 0.0 <= value <= 1.0
+    assert len(result.outcomes) == sum(k.anomalies for k in result.kinds)
+    assert len(result.outcomes) - len(result.missed) == sum(k.detected for k in result.kinds)
+    assert len(result.false_alarms) == sum(k.false_alerts for k in result.kinds)
 
 
 @pytest.mark.broker
