@@ -3,7 +3,10 @@
 Both are learned from the camera's own stream: the interval is the median of
 the last few gaps, an outage is a gap well over the interval. Every
 observation after a silence clears the offline verdict; the silence limit that
-:meth:`CameraDetector.tick` judges by follows from both.
+:meth:`CameraDetector.tick` judges by follows from both. A worker catching up
+on a backlog may read a whole outage in one run, with no tick inside it: a
+gap over the limit is then alerted from the moment it passed the limit, as a
+tick would have, and cleared by the observation that ended it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ class LinkTrail(NamedTuple):
 
     ``history`` is the camera's gaps before the run, ``gaps`` those before
     each observation; ``outages`` lists (index, mean outage after it) where an
-    observation ended an outage, for the silence limit as it stood at each.
+    observation ended an outage, for the silence limit as it stood at each;
+    ``silences`` the indices of observations that ended a silence over the
+    limit which no tick had declared (a run that spans a whole outage, as when
+    a worker catches up on a backlog).
     """
 
     first: int
@@ -30,6 +36,7 @@ class LinkTrail(NamedTuple):
     gaps: list[float]
     start_outage: float
     outages: list[tuple[int, float]]
+    silences: list[int]
 
     def interval(self, j: int, s: CameraDetectorSettings) -> float:
         """The interval the ``j``-th gap of the run was judged against: the median of the gaps before it."""
@@ -69,7 +76,9 @@ def back_online(state: CameraState, r: Readings, s: CameraDetectorSettings) -> L
 
     Observation by observation, this is: note the gap, and if it is well over
     the interval (and the camera was not already declared offline, which the
-    silence limit then judged), move the mean outage toward it. An interval
+    silence limit then judged), move the mean outage toward it; a gap over
+    the silence limit is a silence the camera was offline in, as a tick
+    during it would have declared, and teaches nothing either. An interval
     is a median of gaps, never below the shortest of them, so only gaps well
     over the shortest need their interval worked out (and the first, if
     there was no gap to go by and the interval is the prior).
@@ -78,7 +87,7 @@ def back_online(state: CameraState, r: Readings, s: CameraDetectorSettings) -> L
     first = 0 if state.last is not None else 1
     before = [state.last, *times[:-1]] if state.last is not None else times[:-1]
     gaps = [t - b for t, b in zip(times[first:], before, strict=True)]
-    trail = LinkTrail(first, state.gaps, gaps, mean_outage(state, s), [])
+    trail = LinkTrail(first, state.gaps, gaps, mean_outage(state, s), [], [])
     if not gaps:
         return trail
     history = state.gaps
@@ -89,6 +98,9 @@ def back_online(state: CameraState, r: Readings, s: CameraDetectorSettings) -> L
         if gaps[j] <= 1.5 * usual or (j == 0 and state.offline):
             continue
         limit = silence_limit(outage, usual, s)
+        if gaps[j] > limit:
+            trail.silences.append(first + j)
+            continue
         outage = outage + s.outage_alpha * (smaller(gaps[j] - usual, limit) - outage)
         trail.outages.append((first + j, outage))
     if trail.outages:

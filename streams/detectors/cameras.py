@@ -35,7 +35,7 @@ from iocsim.contract import CAMERA_OBSERVATIONS, AlertKind, CameraObservation, E
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detector import Detector
-from iocsim.streams.detectors.camera_link import back_online, interval, mean_outage, silence_limit
+from iocsim.streams.detectors.camera_link import LinkTrail, back_online, interval, mean_outage, silence_limit
 from iocsim.streams.detectors.camera_readings import LocalHours, Readings, readings
 from iocsim.streams.detectors.camera_rules import ActivityTrail, TamperTrail, judge_activity, judge_tamper
 from iocsim.streams.detectors.camera_settings import (
@@ -156,21 +156,43 @@ class CameraDetector(KeyedStates[CameraState]):
         tamper = judge_tamper(state.tamper, r, s)
         activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), s)
 
-        passed: list[tuple[int, int, str, bool, Evidenced]] = []
-        if link.gaps:
+        passed: list[tuple[float, int, str, bool, Evidenced, int | None]] = []
+        if link.silences:
+            passed.extend(self._silences(state.gates[OFFLINE_RULE], r.times, link))
+        elif link.gaps:
             offline = [False] * len(r.times)
             for k in _passed(state.gates[OFFLINE_RULE], r.times, offline, link.first, s.quiet_seconds):
-                passed.append((k, 0, OFFLINE_RULE, False, link.evidence(k, s)))
+                passed.append((r.times[k], 0, OFFLINE_RULE, False, link.evidence(k, s), k))
         verdicts = (tamper.covered, tamper.defocused, tamper.turned, activity.crowd, activity.intrusion)
         for order, rule in enumerate(_OBSERVED, start=1):
             actives = verdicts[order - 1]
             for k in _passed(state.gates[rule], r.times, actives, 0, s.quiet_seconds):
-                passed.append((k, order, rule, actives[k], self._evidence(rule, k, r, tamper, activity)))
+                passed.append((r.times[k], order, rule, actives[k], self._evidence(rule, k, r, tamper, activity), k))
         passed.sort(key=lambda p: (p[0], p[1]))
         return [
-            self._signal(key, state, rule, active, evidence, r.times[k], r.observations[k].payload.snapshot_ref)
-            for k, _, rule, active, evidence in passed
+            self._signal(
+                key, state, rule, active, evidence, t, None if k is None else r.observations[k].payload.snapshot_ref
+            )
+            for t, _, rule, active, evidence, k in passed
         ]
+
+    def _silences(
+        self, gate: Gate, times: Sequence[float], link: LinkTrail
+    ) -> list[tuple[float, int, str, bool, Evidenced, int | None]]:
+        """Offline verdicts of a run in which silences over the limit ended: offline at the limit, back after."""
+        s = self.settings
+        out: list[tuple[float, int, str, bool, Evidenced, int | None]] = []
+        silent = set(link.silences)
+        for k in range(link.first, len(times)):
+            evidence = link.evidence(k, s)
+            if k in silent:
+                _, usual, limit = evidence
+                went = times[k] - evidence[0] + limit
+                if gate.offer(went, True, s.quiet_seconds, usual):
+                    out.append((went, 0, OFFLINE_RULE, True, (limit, usual, limit), None))
+            if gate.offer(times[k], False, s.quiet_seconds):
+                out.append((times[k], 0, OFFLINE_RULE, False, evidence, k))
+        return out
 
     def _evidence(self, rule: str, k: int, r: Readings, tamper: TamperTrail, activity: ActivityTrail) -> Evidenced:
         """Observed value, baseline and threshold of a rule's verdict on observation ``k``."""

@@ -320,6 +320,39 @@ def test_silence_is_offline_only_past_the_limit() -> None:
     assert ("cameras.offline", False) in [(s.rule, s.active) for s in cleared]
 
 
+def test_a_whole_outage_inside_one_batch_is_alerted_as_a_tick_would_have() -> None:
+    settings = CameraDetectorSettings()
+    limit = settings.offline_outage_multiple * settings.outage_prior_seconds
+    before = [observation("TC-02", T0 + 10 * i) for i in range(20)]
+    after = [observation("TC-02", T0 + 190 + limit + 300 + 10 * i) for i in range(5)]
+    ticked = CameraDetector(profile())
+    run(ticked, [[o] for o in before])
+    went = ticked.tick(T0 + 190 + limit + 5)
+    back = ticked.update(after)
+    caught_up = CameraDetector(profile()).update(before + after)
+    offline = [(s.active, s.event_time) for s in caught_up if s.rule == "cameras.offline"]
+    assert offline[:2] == [(True, T0 + 190 + limit), (False, after[0].event_time)]
+    assert [s.active for s in went + back if s.rule == "cameras.offline"][:2] == [True, False]
+    alerts = alerts_of(caught_up)
+    assert [(a.payload.kind, a.payload.status) for a in alerts] == [
+        ("camera_offline", "firing"),
+        ("camera_offline", "resolved"),
+    ]
+    one = CameraDetector(profile())
+    one.update(before + after[:1])
+    assert one.export_state("TC-02") == ticked_state(before + after[:1], limit)
+
+
+def ticked_state(observations: Sequence[CameraObservation], limit: float) -> dict[str, object] | None:
+    """The state of a detector fed observation by observation, ticked once during the silence."""
+    detector = CameraDetector(profile())
+    for o in observations[:-1]:
+        detector.update([o])
+    detector.tick(observations[-2].event_time + limit + 5)
+    detector.update(observations[-1:])
+    return detector.export_state("TC-02")
+
+
 def test_gate_passes_changes_heartbeats_and_a_quiet_spell() -> None:
     gate = Gate()
     assert not gate.offer(1.0, False, quiet=30)
