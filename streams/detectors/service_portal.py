@@ -2,10 +2,13 @@
 
 Silence sends no message, so the verdict is taken at every online message
 (completions keep coming from the back office during an outage) and at every
-tick. The test is the chance of seeing no submission since the last one,
-from the learned rates of the hours the silence spans, with their
-uncertainty: a rate learned from a single afternoon cannot make half an
-hour of quiet look impossible. The outage ends with the next submission.
+tick; a submission that ends a silence no tick called an outage (a worker
+catching up on a backlog reads a whole outage in one batch) has it judged
+as ticks during it would have. The test is the chance of seeing no
+submission since the last one, from the learned rates of the hours the
+silence spans, with their uncertainty: a rate learned from a single
+afternoon cannot make half an hour of quiet look impossible. The outage
+ends with the next submission.
 
 What it takes: at a rate r per hour, the silence must last about
 ``-ln(level) / r`` hours plus what the rate's uncertainty adds; with the
@@ -30,7 +33,7 @@ from iocsim.contract import ServiceEvent
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detectors.service_base import EntityState, SeenIds, ServiceDetector
 from iocsim.streams.detectors.service_priors import portal_prior
-from iocsim.streams.detectors.service_rates import HourGrid, RateModel
+from iocsim.streams.detectors.service_rates import HourGrid, Piece, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.detectors.signal_gate import SignalGate, never_as_null, null_as_never, state_part
 from iocsim.streams.errors import StateError
@@ -72,19 +75,41 @@ class PortalOutageDetector(ServiceDetector[PortalState]):
 
     def handle(self, key: str, state: PortalState, event: ServiceEvent) -> list[Signal]:
         t = event.event_time
+        signals: list[Signal] = []
         if event.payload.kind == "dossier_submitted":
             if state.last is None:
                 state.model.until = t
                 state.model.count(self.grid, t)
                 state.last = t
             elif t > state.last:
+                went = None if state.active else self._passed_limit(state, t)
+                if went is not None:
+                    signals = self._judge(key, state, went)
                 skip = [(state.last, t)] if state.active else []
                 state.model.learn(self.grid, t, [t], skip)
                 state.last, state.active = t, False
             else:
                 state.model.count(self.grid, t)
         state.clock = max(state.clock, t)
-        return self._judge(key, state, state.clock)
+        return signals + self._judge(key, state, state.clock)
+
+    def _passed_limit(self, state: PortalState, t: float) -> float | None:
+        """When the silence a submission at ``t`` ends became an outage, if no tick said so: a whole outage
+        read in one batch (a worker catching up on a backlog) is judged as ticks during it would have."""
+        assert state.last is not None
+        last = state.last
+        if not self._outage(state, self.grid.pieces(last, t))[0]:
+            return None
+        low, high = last, t
+        while high - low > 1.0:
+            mid = (low + high) / 2
+            low, high = (low, mid) if self._outage(state, self.grid.pieces(last, mid))[0] else (mid, high)
+        return high
+
+    def _outage(self, state: PortalState, pieces: list[Piece]) -> tuple[bool, float]:
+        """Whether a silence over ``pieces`` is improbable, and how many submissions it expected."""
+        expected, _ = state.model.expect(pieces)
+        return expected >= self.portal.min_expected and state.model.log_none(pieces) < self.log_level, expected
 
     def check(self, key: str, state: PortalState, now: float) -> list[Signal]:
         if now <= state.clock or now - state.checked < self.settings.tick_seconds:
@@ -96,9 +121,8 @@ class PortalOutageDetector(ServiceDetector[PortalState]):
         if state.last is None:
             return []
         pieces = self.grid.pieces(state.last, now) if now > state.last else []
-        expected, _ = state.model.expect(pieces)
-        if not state.active and expected >= self.portal.min_expected:
-            state.active = state.model.log_none(pieces) < self.log_level
+        outage, expected = self._outage(state, pieces)
+        state.active = state.active or outage
         s = self.settings
         if not state.gate.offer(now, state.active, s.heartbeat_seconds, s.quiet_seconds):
             return []

@@ -405,6 +405,25 @@ def test_portal_silence_in_a_busy_hour_is_an_outage_and_the_next_submission_ends
     assert [(s.rule, s.active) for s in detector.update([back])] == [(OUTAGE_RULE, False)]
 
 
+def test_an_outage_read_whole_in_one_batch_is_raised_where_ticks_would_have_raised_it() -> None:
+    day = dt.date(2025, 5, 5)
+    history = steady_portal(14, day, 20.0)
+    last = history[-1].event_time
+    back = service_event("portal", "dossier_submitted", last + 4 * 3600, 10**6)
+    ticked = PortalOutageDetector(profile())
+    ticked.update(history)
+    first_tick = next(s for t in range(1, 4 * 3600) for s in ticked.tick(last + t) if s.active)
+    caught_up = PortalOutageDetector(profile()).update([*history, back])
+    outage = [(s.active, s.event_time) for s in caught_up if s.rule == OUTAGE_RULE]
+    assert [active for active, _ in outage] == [True, False] and outage[1][1] == back.event_time
+    tick = ServiceDetectorSettings().tick_seconds
+    assert first_tick.event_time - tick <= outage[0][1] <= first_tick.event_time
+    no_outage = PortalOutageDetector(profile()).update(
+        [*history, service_event("portal", "dossier_submitted", last + 600, 7)]
+    )
+    assert [s for s in no_outage if s.active] == []
+
+
 def test_a_quiet_night_on_the_portal_is_no_outage() -> None:
     detector = PortalOutageDetector(profile())
     day = dt.date(2025, 5, 5)
