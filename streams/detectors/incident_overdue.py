@@ -82,6 +82,7 @@ class OverdueDetector(KeyedStates[OverdueState]):
             d.id: d.name for d in profile.districts
         }
         self._states: dict[str, OverdueState] = {}
+        self._ticked = float("-inf")
         self._keep_closed = self.settings.closed_retention_days * 86400.0
         self._keep_overdue = self.settings.forget_overdue_days * 86400.0
 
@@ -105,9 +106,12 @@ class OverdueDetector(KeyedStates[OverdueState]):
                 signal = self._evaluate(key, state, state.clock)
                 if signal is not None:
                     signals.append(signal)
+            if report.event_time - self._ticked >= self.settings.tick_seconds:
+                signals.extend(self.tick(report.event_time))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
+        self._ticked = max(self._ticked, event_time)
         signals = []
         for key in sorted(self._states):
             state = self._states[key]

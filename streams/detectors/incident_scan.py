@@ -130,6 +130,7 @@ class ScanDetector(KeyedStates[ScanState]):
         self.prior = ProfilePrior(profile, settings.learning)
         self.model = RateModel(settings.learning, WeekHours(profile.calendar.timezone))
         self._states: dict[str, ScanState] = {}
+        self._ticked = float("-inf")
 
     # --- what a subclass says ------------------------------------------------
 
@@ -169,27 +170,28 @@ class ScanDetector(KeyedStates[ScanState]):
         return ScanState.from_dict(key, data)
 
     def update(self, messages: Sequence[Envelope]) -> list[Signal]:
-        received = sorted(
-            (m for m in messages if isinstance(m, IncidentReport) and m.payload.status == "received"),
-            key=lambda m: (m.event_time, m.event_id),
+        reports = sorted(
+            (m for m in messages if isinstance(m, IncidentReport)), key=lambda m: (m.event_time, m.event_id)
         )
         signals: list[Signal] = []
-        for report in received:
-            key = self.key_of(report)
-            if key is None:
-                continue
-            state = self._states.get(key)
-            if state is None:
-                t = report.event_time
-                category = CATEGORY_INDEX[report.payload.category]
-                state = ScanState(report.district, t, LearnedRates(since=t, ref=t), focus=category)
-                self._states[key] = state
-            signal = self._receive(key, state, report)
-            if signal is not None:
-                signals.append(signal)
+        for report in reports:
+            key = self.key_of(report) if report.payload.status == "received" else None
+            if key is not None:
+                state = self._states.get(key)
+                if state is None:
+                    t = report.event_time
+                    category = CATEGORY_INDEX[report.payload.category]
+                    state = ScanState(report.district, t, LearnedRates(since=t, ref=t), focus=category)
+                    self._states[key] = state
+                signal = self._receive(key, state, report)
+                if signal is not None:
+                    signals.append(signal)
+            if report.event_time - self._ticked >= self.settings.tick_seconds:
+                signals.extend(self.tick(report.event_time))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
+        self._ticked = max(self._ticked, event_time)
         signals = []
         for key in sorted(self._states):
             state = self._states[key]

@@ -152,7 +152,11 @@ class IncidentDetectorSettings:
     ``heartbeat_seconds`` (5 min) re-sends an active condition well inside the
     lifecycle's 15-minute staleness; a cleared condition is re-sent for
     ``quiet_seconds`` so that a lifecycle waiting ``resolve_after_seconds`` sees
-    it hold. ``retention_seconds`` is how far back reports are kept for windows
+    it hold. Within a batch the detectors tick themselves every
+    ``tick_seconds`` of event time, at the reports' times, as a live worker's
+    ticks would: a worker catching up on a backlog reads weeks of reports at
+    once, and would otherwise end bursts and raise overdue reports only at the
+    batch's end. ``retention_seconds`` is how far back reports are kept for windows
     and replay deduplication; older ones are taken as already seen.
     Overdue reports: closed reports are remembered ``closed_retention_days``
     (replays of their steps change nothing); open ones are forgotten
@@ -168,12 +172,13 @@ class IncidentDetectorSettings:
     learning: LearningSettings = field(default_factory=LearningSettings)
     heartbeat_seconds: float = 300.0
     quiet_seconds: float = 3600.0
+    tick_seconds: float = 60.0
     retention_seconds: float = 6 * 3600.0
     closed_retention_days: float = 30.0
     forget_overdue_days: float = 90.0
 
     def __post_init__(self) -> None:
-        for name in ("heartbeat_seconds", "closed_retention_days", "forget_overdue_days"):
+        for name in ("heartbeat_seconds", "tick_seconds", "closed_retention_days", "forget_overdue_days"):
             if getattr(self, name) <= 0:
                 raise SettingsError(name, "must be > 0")
         if self.quiet_seconds < 0:

@@ -243,6 +243,23 @@ def test_burst_resolves_on_tick_once_the_window_count_falls_back() -> None:
     assert detector.tick(t0 + 200 * MINUTE) == []
 
 
+def test_a_batch_spanning_hours_is_judged_as_ticks_inside_it_would_have() -> None:
+    """A worker catching up reads a burst and the hours after it at once: it ends where ticks would end it."""
+    detector = BurstDetector(one_commune_profile(4000, 12.0))
+    t0 = dt.datetime(2025, 3, 3, 10, tzinfo=dt.UTC).timestamp()
+    burst = [report(f"r{i}", t0 + i * 60, "land") for i in range(3)]
+    later = [report(f"s{i}", t0 + 3600 + 600 * i, "traffic", "assigned", report_id=f"r{i}") for i in range(12)]
+    signals = detector.update([*burst, *later])
+    assert [s.active for s in signals][:1] == [True]
+    ended = next(s for s in signals if not s.active)
+    assert t0 + 60 * MINUTE < ended.event_time <= t0 + 71 * MINUTE
+    overdue = OverdueDetector(profile())
+    received = report("PA-2-received", 1000.0, "land", "received", "muong-nhe/chung-chai", "muong-nhe", "PA-2", 5000.0)
+    steps = [received] + [report(f"X-{i}", 1000.0 + 120 * i, "land", "received", deadline=10**6) for i in range(60)]
+    late = [s for s in overdue.update(steps) if s.entity_id == "muong-nhe/chung-chai"]
+    assert late and late[0].active and 5000.0 < late[0].event_time <= 5000.0 + 180.0
+
+
 def poisson_reports(
     rate_per_hour: float, start: float, days: float, seed: int, category: IncidentCategory
 ) -> list[IncidentReport]:

@@ -434,9 +434,9 @@ def test_a_quiet_night_on_the_portal_is_no_outage() -> None:
     assert [s for t in range(60, 8 * 3600, 60) for s in detector.tick(night + t) if s.active] == []
 
 
-def test_late_dossiers_past_their_deadline_are_a_backlog() -> None:
+def late_dossiers(first: dt.date) -> list[ServiceEvent]:
     """Thirty dossiers a day, each due the day after submission; from day 7 two in three finish after 17:00."""
-    first, events = dt.date(2025, 5, 5), []
+    events = []
     for d in range(10):
         day = first + dt.timedelta(days=d)
         if day.weekday() >= 5:
@@ -454,16 +454,34 @@ def test_late_dossiers_past_their_deadline_are_a_backlog() -> None:
                     "hcc-muong-ang", "dossier_completed", done, n, deadline=deadline, on_time=done <= deadline
                 )
             )
-    events.sort(key=lambda e: e.event_time)
-    no_collapse = ServiceDetectorSettings(backlog=BacklogSettings(min_expected=1e9))
-    detector = BacklogDetector(profile(), no_collapse)
-    signals = drive([detector], events, local(first, "00:00"), local(first, "00:00") + 12 * 86400.0, slot=300.0)
+    return sorted(events, key=lambda e: e.event_time)
+
+
+NO_COLLAPSE = ServiceDetectorSettings(backlog=BacklogSettings(min_expected=1e9))
+
+
+def test_late_dossiers_past_their_deadline_are_a_backlog() -> None:
+    first = dt.date(2025, 5, 5)
+    detector = BacklogDetector(profile(), NO_COLLAPSE)
+    start = local(first, "00:00")
+    signals = drive([detector], late_dossiers(first), start, start + 12 * 86400.0, slot=300.0)
     raised = [s for s in signals if s.active]
     assert raised and raised[0].rule == BACKLOG_RULE and raised[0].kind == "processing_backlog"
     deadline_passed = local(first + dt.timedelta(days=7), "17:00")
     assert deadline_passed < raised[0].event_time <= deadline_passed + 600.0
     assert "overdue" in raised[0].summary
     assert raised[0].evidence.observed < raised[0].evidence.threshold == profile().services.on_time_target
+
+
+def test_a_backlog_read_in_one_batch_is_raised_about_when_ticks_would_have_raised_it() -> None:
+    first = dt.date(2025, 5, 5)
+    start = local(first, "00:00")
+    online = [service_event("portal", "dossier_submitted", start + 600.0 * i, 10**6 + i) for i in range(12 * 144)]
+    backlog = sorted([*late_dossiers(first), *online], key=lambda e: e.event_time)
+    caught_up = BacklogDetector(profile(), NO_COLLAPSE).update(backlog)
+    raised = [s for s in caught_up if s.active and s.entity_id == "hcc-muong-ang"]
+    deadline_passed = local(first + dt.timedelta(days=7), "17:00")
+    assert raised and deadline_passed < raised[0].event_time <= deadline_passed + 600.0
 
 
 # --- on the simulated feed -------------------------------------------------------------
