@@ -82,7 +82,7 @@ class PortalOutageDetector(ServiceDetector[PortalState]):
                 state.model.count(self.grid, t)
                 state.last = t
             elif t > state.last:
-                went = None if state.active else self._passed_limit(state, t)
+                went = None if state.active else self._passed_limit(state, state.last, t)
                 if went is not None:
                     signals = self._judge(key, state, went)
                 skip = [(state.last, t)] if state.active else []
@@ -93,11 +93,12 @@ class PortalOutageDetector(ServiceDetector[PortalState]):
         state.clock = max(state.clock, t)
         return signals + self._judge(key, state, state.clock)
 
-    def _passed_limit(self, state: PortalState, t: float) -> float | None:
-        """When the silence a submission at ``t`` ends became an outage, if no tick said so: a whole outage
-        read in one batch (a worker catching up on a backlog) is judged as ticks during it would have."""
-        assert state.last is not None
-        last = state.last
+    def _passed_limit(self, state: PortalState, last: float, t: float) -> float | None:
+        """When the silence from ``last`` to ``t`` became an outage, to the second; None if it never did.
+
+        For a silence no tick called an outage: a whole outage read in one
+        batch is judged as ticks during it would have judged it.
+        """
         if not self._outage(state, self.grid.pieces(last, t))[0]:
             return None
         low, high = last, t
