@@ -78,6 +78,8 @@ _OBSERVED = (COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_RULE, INTRUSION_RU
 
 Evidenced = tuple[float, float, float]
 """A verdict's evidence: observed value, its baseline and the threshold."""
+Passed = tuple[float, int, str, bool, Evidenced, int | None]
+"""A verdict to signal: time, order among the rules, rule, active, evidence, observation (None: between two)."""
 
 
 class CameraDetector(KeyedStates[CameraState]):
@@ -156,7 +158,7 @@ class CameraDetector(KeyedStates[CameraState]):
         tamper = judge_tamper(state.tamper, r, s)
         activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), s)
 
-        passed: list[tuple[float, int, str, bool, Evidenced, int | None]] = []
+        passed: list[Passed] = []
         if link.silences:
             passed.extend(self._silences(state.gates[OFFLINE_RULE], r.times, link))
         elif link.gaps:
@@ -176,18 +178,16 @@ class CameraDetector(KeyedStates[CameraState]):
             for t, _, rule, active, evidence, k in passed
         ]
 
-    def _silences(
-        self, gate: Gate, times: Sequence[float], link: LinkTrail
-    ) -> list[tuple[float, int, str, bool, Evidenced, int | None]]:
+    def _silences(self, gate: Gate, times: Sequence[float], link: LinkTrail) -> list[Passed]:
         """Offline verdicts of a run in which silences over the limit ended: offline at the limit, back after."""
         s = self.settings
-        out: list[tuple[float, int, str, bool, Evidenced, int | None]] = []
+        out: list[Passed] = []
         silent = set(link.silences)
         for k in range(link.first, len(times)):
             evidence = link.evidence(k, s)
             if k in silent:
-                _, usual, limit = evidence
-                went = times[k] - evidence[0] + limit
+                gap, usual, limit = evidence
+                went = times[k] - gap + limit
                 if gate.offer(went, True, s.quiet_seconds, usual):
                     out.append((went, 0, OFFLINE_RULE, True, (limit, usual, limit), None))
             if gate.offer(times[k], False, s.quiet_seconds):
