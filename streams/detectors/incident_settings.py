@@ -156,8 +156,8 @@ class IncidentDetectorSettings:
     ``tick_seconds`` of event time, at the reports' times, as a live worker's
     ticks would: a worker catching up on a backlog reads weeks of reports at
     once, and would otherwise end bursts and raise overdue reports only at the
-    batch's end. ``retention_seconds`` is how far back reports are kept for windows
-    and replay deduplication; older ones are taken as already seen.
+    batch's end. ``retention_seconds`` is how far back reports are kept for
+    windows and replay deduplication; older ones are taken as already seen.
     Overdue reports: closed reports are remembered ``closed_retention_days``
     (replays of their steps change nothing); open ones are forgotten
     ``forget_overdue_days`` past their deadline (a report that is never closed
