@@ -16,6 +16,7 @@ from typing import Any
 
 from iocsim.contract import INCIDENT_CATEGORIES, INCIDENT_REPORTS, Envelope, Evidence, IncidentReport
 from iocsim.sim.profiles import Profile
+from iocsim.streams.detectors.batch_ticks import BatchTicks
 from iocsim.streams.detectors.incident_rates import CATEGORY_INDEX
 from iocsim.streams.detectors.incident_settings import IncidentDetectorSettings
 from iocsim.streams.detectors.keyed_states import KeyedStates
@@ -82,7 +83,7 @@ class OverdueDetector(KeyedStates[OverdueState]):
             d.id: d.name for d in profile.districts
         }
         self._states: dict[str, OverdueState] = {}
-        self._ticked = float("-inf")
+        self._ticks = BatchTicks(self.settings.tick_seconds)
         self._keep_closed = self.settings.closed_retention_days * 86400.0
         self._keep_overdue = self.settings.forget_overdue_days * 86400.0
 
@@ -106,12 +107,12 @@ class OverdueDetector(KeyedStates[OverdueState]):
                 signal = self._evaluate(key, state, state.clock)
                 if signal is not None:
                     signals.append(signal)
-            if report.event_time - self._ticked >= self.settings.tick_seconds:
+            if self._ticks.due(report.event_time):
                 signals.extend(self.tick(report.event_time))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
-        self._ticked = max(self._ticked, event_time)
+        self._ticks.ticked(event_time)
         signals = []
         for key in sorted(self._states):
             state = self._states[key]

@@ -32,6 +32,7 @@ from iocsim.contract import (
     Severity,
 )
 from iocsim.sim.profiles import Profile
+from iocsim.streams.detectors.batch_ticks import BatchTicks
 from iocsim.streams.detectors.incident_rates import (
     CATEGORY_INDEX,
     FloatArray,
@@ -130,7 +131,7 @@ class ScanDetector(KeyedStates[ScanState]):
         self.prior = ProfilePrior(profile, settings.learning)
         self.model = RateModel(settings.learning, WeekHours(profile.calendar.timezone))
         self._states: dict[str, ScanState] = {}
-        self._ticked = float("-inf")
+        self._ticks = BatchTicks(self.settings.tick_seconds)
 
     # --- what a subclass says ------------------------------------------------
 
@@ -186,12 +187,12 @@ class ScanDetector(KeyedStates[ScanState]):
                 signal = self._receive(key, state, report)
                 if signal is not None:
                     signals.append(signal)
-            if report.event_time - self._ticked >= self.settings.tick_seconds:
+            if self._ticks.due(report.event_time):
                 signals.extend(self.tick(report.event_time))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
-        self._ticked = max(self._ticked, event_time)
+        self._ticks.ticked(event_time)
         signals = []
         for key in sorted(self._states):
             state = self._states[key]

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from iocsim.contract import SERVICE_EVENTS, AlertKind, Envelope, Evidence, ServiceEvent, Severity
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.profiles import Profile
+from iocsim.streams.detectors.batch_ticks import BatchTicks
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.errors import StateError
 from iocsim.streams.lifecycle import Signal
@@ -83,7 +84,7 @@ class ServiceDetector(ABC, Generic[S]):
         self.settings = settings or ServiceDetectorSettings()
         self.calendar = ProvinceCalendar(profile.calendar)
         self._states: dict[str, S] = {}
-        self._ticked = float("-inf")
+        self._ticks = BatchTicks(self.settings.tick_seconds)
 
     @abstractmethod
     def reads(self, event: ServiceEvent) -> bool:
@@ -124,18 +125,11 @@ class ServiceDetector(ABC, Generic[S]):
         return sorted(self._states)
 
     def update(self, messages: Sequence[Envelope]) -> list[Signal]:
-        """Handle a batch in event-time order, ticking every ``tick_seconds`` of it as a live worker would.
-
-        A worker catching up on a backlog reads hours of a partition at once;
-        without the ticks inside the batch, an entity whose messages are
-        sparse (a small back office) would be judged only at its own next
-        message, and a backlog raised a day late.
-        """
+        """Handle a batch in event-time order, ticking inside it as a live worker would (see ``BatchTicks``)."""
         events = sorted(
             (m for m in messages if isinstance(m, ServiceEvent) and self.reads(m)), key=lambda e: e.event_time
         )
         signals: list[Signal] = []
-        step = self.settings.tick_seconds
         for event in events:
             t = event.event_time
             key = event.entity_id
@@ -144,12 +138,12 @@ class ServiceDetector(ABC, Generic[S]):
                 state = self._states[key] = self.new_state(event)
             if state.ids.admit(event.event_id, t, self.settings.retention_seconds):
                 signals.extend(self.handle(key, state, event))
-            if t - self._ticked >= step:
+            if self._ticks.due(t):
                 signals.extend(self.tick(t))
         return signals
 
     def tick(self, event_time: float) -> list[Signal]:
-        self._ticked = max(self._ticked, event_time)
+        self._ticks.ticked(event_time)
         signals: list[Signal] = []
         for key in sorted(self._states):
             signals.extend(self.check(key, self._states[key], event_time))
