@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,20 +22,36 @@ from iocsim.contract import ContractError, decode
 class TopicContents:
     messages: dict[str, list[Any]] = field(default_factory=dict)
     invalid: Counter[str] = field(default_factory=Counter)
+    missing: list[str] = field(default_factory=list)
+    """The topics the broker does not have."""
 
 
 def read_topics(
-    address: BrokerAddress, topics: list[str], idle_seconds: float = 2.0, limit_seconds: float = 300.0
+    address: BrokerAddress,
+    topics: list[str],
+    idle_seconds: float = 2.0,
+    limit_seconds: float = 300.0,
+    schemas: Mapping[str, str] | None = None,
 ) -> TopicContents:
-    """Every valid message of ``topics`` (decoded with the contract); invalid ones are counted, not returned."""
+    """Every valid message of ``topics`` (decoded with the contract); invalid ones are counted, not returned.
+
+    ``schemas`` maps a topic outside the contract to the contract topic whose
+    messages it carries: a detector under test may publish its alerts elsewhere.
+    """
+    schema_of = {topic: topic for topic in topics} | dict(schemas or {})
     consumer = KafkaConsumer(
         bootstrap_servers=address.bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
     )
     contents = TopicContents({topic: [] for topic in topics})
     try:
-        partitions = [
-            TopicPartition(topic, p) for topic in topics for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = []
+        for topic in topics:
+            found = sorted(consumer.partitions_for_topic(topic) or ())
+            if not found:
+                contents.missing.append(topic)
+            partitions += [TopicPartition(topic, p) for p in found]
+        if not partitions:
+            return contents
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         deadline = time.monotonic() + limit_seconds
@@ -44,7 +61,7 @@ def read_topics(
             for records in batch.values():
                 for record in records:
                     try:
-                        contents.messages[record.topic].append(decode(record.topic, record.value))
+                        contents.messages[record.topic].append(decode(schema_of[record.topic], record.value))
                     except ContractError:
                         contents.invalid[record.topic] += 1
             if batch:

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from iocsim.broker import ensure_topics
 from iocsim.config import KafkaSettings
 from iocsim.consumers.scoring import merge, render_text, score
-from iocsim.contract import Alert, AlertDetails, AnomalyDetails, Evidence, TruthEvent
+from iocsim.contract import Alert, AlertDetails, AnomalyDetails, Evidence, TruthEvent, encode, encode_key
 from iocsim.producers.publisher import Publisher
 
 T0 = 1_747_000_000.0
@@ -27,7 +28,13 @@ def truth(kind: str, entity: str, start: float, end: float, n: int = 0, district
 
 
 def alert(
-    kind: str, entity: str, at: float, status: str = "firing", fp: str | None = None, district: str = "d"
+    kind: str,
+    entity: str,
+    at: float,
+    status: str = "firing",
+    fp: str | None = None,
+    district: str = "d",
+    rule: str | None = None,
 ) -> Alert:
     fingerprint = fp or f"{kind}-{entity}"
     return Alert(
@@ -37,7 +44,7 @@ def alert(
         event_time=T0 + at,
         payload=AlertDetails(
             fingerprint=fingerprint,
-            rule=f"r.{kind}",
+            rule=rule or f"r.{kind}",
             kind=kind,
             status=status,  # type: ignore[arg-type]
             severity="warning",
@@ -192,3 +199,54 @@ def test_score_command_reads_both_topics(fresh_broker) -> None:  # type: ignore[
     (crowd,) = json.loads(result.stdout)["kinds"]
     assert crowd["recall"] == 1.0 and crowd["precision"] == 0.5 and crowd["detect_median_s"] == 60.0
     assert "1 invalid messages on ioc.alerts" in result.stderr
+
+
+def _score(address: object, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iocsim.cli", "score", "--brokers", str(address), *flags],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.broker
+def test_score_command_reads_a_detector_under_test_on_its_own_topic(fresh_broker) -> None:  # type: ignore[no-untyped-def]
+    ensure_topics(fresh_broker.address, {"acme.alerts": 1})
+    publisher = Publisher(fresh_broker.address, KafkaSettings())
+    publisher.send(truth("crowd", "TC-01", 100, 400))
+    publisher.send(alert("crowd", "TC-07", 150))
+    for theirs in (
+        alert("crowd", "TC-01", 160, rule="acme.crowd"),
+        alert("crowd", "TC-08", 170, rule="acme.crowd"),
+        alert("crowd", "TC-09", 180, rule="other.crowd"),
+    ):
+        publisher.send_raw("acme.alerts", encode_key(theirs), encode(theirs))
+    publisher.close()
+
+    everything = _score(fresh_broker.address, "--alerts-topic", "acme.alerts", "--json", "-")
+    assert everything.returncode == 0, everything.stderr
+    (crowd,) = json.loads(everything.stdout)["kinds"]
+    assert crowd["alerts"] == 3 and crowd["detected"] == 1 and crowd["detect_median_s"] == 60.0
+
+    acme = _score(fresh_broker.address, "--alerts-topic", "acme.alerts", "--rules", "acme.", "--listed", "0")
+    assert acme.returncode == 0, acme.stderr
+    row = next(line for line in acme.stdout.splitlines() if line.startswith("crowd"))
+    assert row.split()[1:6] == ["1", "1", "2", "0.50", "1.00"]
+    assert "false alarms" not in acme.stdout
+
+    listed = _score(fresh_broker.address, "--alerts-topic", "acme.alerts", "--listed", "1")
+    assert "false alarms (2, the first 1; the JSON lists all):" in listed.stdout
+
+
+@pytest.mark.broker
+def test_score_command_names_a_topic_the_broker_lacks(fresh_broker) -> None:  # type: ignore[no-untyped-def]
+    result = _score(fresh_broker.address, "--alerts-topic", "acme.alerts")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"iocsim score: error: --alerts-topic: topic acme.alerts does not exist on {fresh_broker.address}"
+    )
+    result = _score(fresh_broker.address, "--alerts-topic", "ioc.truth")
+    assert result.stderr.strip() == "iocsim score: error: --alerts-topic: ioc.truth carries TruthEvents"
+    result = _score(fresh_broker.address, "--rules", " , ")
+    assert result.stderr.strip() == "iocsim score: error: --rules: ' , ' names no rule prefix"
