@@ -81,18 +81,20 @@ from iocsim.streams.detectors.camera_state import Activity, Condition, Tamper
 
 
 class TamperTrail(NamedTuple):
-    """Per observation of a run: the three tamper verdicts and what they were judged against.
+    """Per observation of a run: the three tamper verdicts, what they were judged against, and clearings.
 
     ``references`` holds the log brightness and log sharpness of the healthy
     reference, the usual displacement (px), the displacement the turned rule
     fires at and the usual clip-to-clip step of log sharpness, as they stood
-    when the observation was judged.
+    when the observation was judged. ``cleared`` marks the clips whose view
+    turned far sharper than the one before (fog lifting, a lens uncovered).
     """
 
     covered: list[bool]
     defocused: list[bool]
     turned: list[bool]
     references: list[tuple[float, float, float, float, float]]
+    cleared: list[bool]
 
     def blind(self) -> list[bool]:
         """Whether each observation showed a tampered view (activity is not judged on those)."""
@@ -152,7 +154,9 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     steady_within = math.log1p(s.defocus_brightness_tolerance)
     min_px, multiple, min_response = s.turned_min_px, s.turned_baseline_multiple, s.turned_min_response
     relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
+    clearing = math.log(s.view_cleared_sharpness_ratio)
     covered_l: list[bool] = []
+    cleared_l: list[bool] = []
     defocused_l: list[bool] = []
     turned_l: list[bool] = []
     references: list[tuple[float, float, float, float, float]] = []
@@ -202,6 +206,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
         defocused_l.append(defocused)
         turned_l.append(turned)
         references.append((reference_b, reference_s, usual_px, turn_at, usual_step))
+        cleared_l.append(-step >= clearing)
         if not tampered:
             alpha = 1 / (seen + 1)
             alpha = alpha if alpha > reference_alpha else reference_alpha
@@ -215,7 +220,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
         seen += 1
     state.seen, state.brightness, state.sharpness, state.displacement = seen, reference_b, reference_s, usual_px
     state.previous, state.previous_sharpness, state.sharpness_step = previous_b, previous_s, usual_step
-    return TamperTrail(covered_l, defocused_l, turned_l, references)
+    return TamperTrail(covered_l, defocused_l, turned_l, references, cleared_l)
 
 
 def _nearer_anomaly(value: float, anomaly: float, healthy: float) -> bool:
@@ -236,7 +241,12 @@ def _track(condition: Condition, active: bool, t: float, lb: float, ls: float, a
 
 
 def judge_activity(
-    a: Activity, r: Readings, empty_hours: tuple[bool, ...], blind: list[bool], s: CameraDetectorSettings
+    a: Activity,
+    r: Readings,
+    empty_hours: tuple[bool, ...],
+    blind: list[bool],
+    cleared: list[bool],
+    s: CameraDetectorSettings,
 ) -> ActivityTrail:
     """Crowd and night-intrusion verdicts for a run; a ``blind`` (tampered) clip suspends both and all learning.
 
@@ -244,7 +254,8 @@ def judge_activity(
     then. The median of the recent clips is taken only where the crowd rule
     looks at it: in a quiet scene, never. A blind spell breaks the run of busy
     clips a crowd needs: the short-term level learned nothing meanwhile, and a
-    market that filled up behind a blurred lens at dawn is no crowd.
+    market that filled up behind a blurred lens at dawn is no crowd. So does a
+    ``cleared`` clip: the level was learned from a view that hid people.
     """
     median_of, sustained_of = s.crowd_median_of, s.crowd_sustained_median_of
     keep = max(median_of, sustained_of)
@@ -269,7 +280,9 @@ def judge_activity(
     crowd_l: list[bool] = []
     intrusion_l: list[bool] = []
     levels: list[tuple[int, float, float, int] | None] = []
-    for tampered, xb, xm, blobs, hour in zip(blind, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True):
+    for tampered, fresh, xb, xm, blobs, hour in zip(
+        blind, cleared, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True
+    ):
         if tampered:
             crowd = intrusion = False
             score, presence, busy = 0.0, 0.0, 0
@@ -277,6 +290,8 @@ def judge_activity(
             intrusion_l.append(False)
             levels.append(None)
             continue
+        if fresh:
+            busy = 0
         if seen == 0:
             level_b, level_m, peak = xb, xm, unproven
         recent_b.append(xb)

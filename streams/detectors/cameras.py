@@ -156,7 +156,7 @@ class CameraDetector(KeyedStates[CameraState]):
         link = back_online(state, r, s)
         state.last = r.times[-1]
         tamper = judge_tamper(state.tamper, r, s)
-        activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), s)
+        activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), tamper.cleared, s)
 
         passed: list[Passed] = []
         if link.silences:

@@ -150,20 +150,7 @@ def test_a_lost_focus_at_night_is_alerted_and_fog_setting_in_at_night_is_not() -
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "seed",
-    [
-        8,
-        pytest.param(
-            9,
-            marks=pytest.mark.xfail(
-                reason="known false positive at TC-11 (school gate): a crowd at the first school drop-off "
-                "as the fog lifts at 7 h and the blobs it hid appear at once",
-                strict=True,
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("seed", [8, 9])
 def test_a_clean_day_with_weather_and_link_drops_raises_nothing(seed: int) -> None:
     signals = run(CameraDetector(profile()), by_time(observations(CLEAN_DAY, seed, CLEAN_CAMERAS)))
     assert alerts_of(signals) == []
@@ -367,6 +354,20 @@ def test_a_sustained_gathering_is_a_crowd_once_the_hour_is_known() -> None:
     assert crowd_alerts(usual + gathering, T0 + 2700) == []
     strong = [20.0] * 30 + usual
     assert crowd_alerts(usual + strong, T0 + 2700) == [("firing", 96), ("resolved", 131)]
+
+
+def test_people_the_fog_hid_are_no_crowd_when_it_lifts() -> None:
+    def crowd_alerts_as_the_view_turns(sharpness_after: float) -> list[Alert]:
+        def clip(i: int, blobs: float, sharpness: float) -> CameraObservation:
+            return observation("TC-02", T0 + 10 * i, motion_ratio=0.001 * blobs, blobs=blobs, sharpness=sharpness)
+
+        fog = [clip(i, b, 90.0) for i, b in enumerate([4.0, 5.0, 3.0] * 40)]
+        after = [clip(120 + i, 16.0, sharpness_after) for i in range(60)]
+        alerts = alerts_of(run(CameraDetector(profile()), [[o] for o in fog + after]))
+        return [a for a in alerts if a.payload.kind == "crowd"]
+
+    assert crowd_alerts_as_the_view_turns(3200.0) == []
+    assert [a.payload.status for a in crowd_alerts_as_the_view_turns(90.0)] == ["firing"]
 
 
 def test_state_round_trips_and_bad_state_names_the_camera() -> None:
