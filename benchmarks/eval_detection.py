@@ -49,6 +49,13 @@ Where anomalies are placed (an anomaly nobody could see is not a detector's miss
 Camera cases simulate one camera, so the clock the detectors are ticked at is
 the batch time, as the other cameras would move a real worker's watermark.
 
+Ordinary link drops are the offline rule's only source of false alarms, and
+a handful of camera-days cannot show a rate of one a month over the
+province. ``--clean-link-days`` (default 10) runs every camera of the profile
+for that many days with its link alone (the simulator's drops, at the
+camera's availability, from its own seed) and a steady view, which costs no
+rendering: about a second of CPU per camera and ten days.
+
     python benchmarks/eval_detection.py                     # evaluation seeds
     python benchmarks/eval_detection.py --seeds 1-20        # tuning seeds
     python benchmarks/eval_detection.py --feeds services --json out.json
@@ -79,12 +86,22 @@ from pathlib import Path
 from typing import Literal
 
 from iocsim.consumers.scoring import KindScore, Score, merge, render_text, score
-from iocsim.contract import INCIDENT_CATEGORIES, Alert, Envelope, ServiceEvent, TruthEvent
+from iocsim.contract import (
+    INCIDENT_CATEGORIES,
+    Alert,
+    CameraMetrics,
+    CameraObservation,
+    Envelope,
+    ServiceEvent,
+    TruthEvent,
+)
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
 from iocsim.sim.cameras.feed import CameraSettings
+from iocsim.sim.cameras.link import Link
 from iocsim.sim.profiles import Camera, Profile, load_profile
 from iocsim.sim.scenario import PORTAL, Anomaly, Scenario, WeatherSpell
+from iocsim.sim.seeding import entity_rng
 from iocsim.sim.services import ServiceFeed
 from iocsim.sim.simulation import SimulationSpec, events
 from iocsim.streams.detector import Detector
@@ -105,7 +122,14 @@ CAMERA_TAIL = 900.0
 HISTORY_DAYS = 0.0
 ORACLE_KINDS = ("queue_surge", "portal_outage")
 NIGHTS = "camera nights"
-UNITS = {"cameras": "camera-day", NIGHTS: "camera-night", "incidents": "commune-day", "services": "office-day"}
+LINKS = "camera links"
+UNITS = {
+    "cameras": "camera-day",
+    NIGHTS: "camera-night",
+    LINKS: "camera-day",
+    "incidents": "commune-day",
+    "services": "office-day",
+}
 NIGHT_HOURS = (20.0, 30.5)
 BATCH_SECONDS = {"cameras": 10.0, "incidents": 60.0, "services": 60.0}
 GOALS = {"cameras": 60.0, "queues": 60.0, "incidents": 900.0}
@@ -244,6 +268,52 @@ def clean_camera_nights(profile: Profile, seed: int, groups: int = 4) -> list[Ca
         scenario = Scenario(f"clean-camera-nights-{seed}-{g}", t0, t1, weather_spells=_weather(rng, districts, t0, t1))
         cases.append(Case("cameras", scenario, seed, tuple(group), clean=True, night=True))
     return cases
+
+
+def link_alerts(camera_id: str, seed: int, days: float) -> list[Alert]:
+    """The alerts of a camera whose only trouble is its link: the simulator's drops and a steady view.
+
+    The link is the one the camera feed would give the camera for ``seed``;
+    observations go to the default camera detector one interval at a time.
+    """
+    profile = load_profile()
+    camera = profile.camera_by_id[camera_id]
+    settings = CameraSettings()
+    _, link_rng = entity_rng(seed, "camera", camera_id).spawn(2)
+    link = Link(camera.availability, max(1.0, settings.mean_outage_seconds / settings.interval_seconds), link_rng)
+    view = CameraMetrics(
+        frames=settings.frames_per_clip,
+        motion_ratio=0.004,
+        brightness=120.0,
+        sharpness=2000.0,
+        displacement_px=0.05,
+        displacement_response=0.9,
+        blobs=3.0,
+    )
+    detectors = [d for d in default_detectors(profile) if d.topic == FEED_TOPICS["cameras"]]
+    lifecycle = AlertLifecycle(default_lifecycle_settings())
+    alerts: list[Alert] = []
+    start = _day(random.Random(f"links-{seed}")).timestamp()
+    for index in range(round(days * 86400.0 / settings.interval_seconds)):
+        t = start + index * settings.interval_seconds
+        batch: list[Envelope] = []
+        if link.step():
+            batch.append(
+                CameraObservation(
+                    event_id=f"cam-{camera_id}-{index}",
+                    entity_id=camera_id,
+                    district=camera.district,
+                    commune=camera.commune,
+                    event_time=t,
+                    payload=view,
+                )
+            )
+        for detector in detectors:
+            signals = (detector.update(batch) if batch else []) + detector.tick(t)
+            if signals:
+                alerts.extend(lifecycle.process(signals))
+        alerts.extend(lifecycle.expire(t))
+    return alerts
 
 
 def incident_case(profile: Profile, seed: int, clean: bool = False) -> Case:
@@ -563,6 +633,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--clean-camera-nights", type=int, default=1, help="how many seeds get a clean night of every camera"
     )
     parser.add_argument(
+        "--clean-link-days",
+        type=float,
+        default=10.0,
+        help="days of every camera's link alone (ordinary drops, steady view), for the offline rule's false alarms",
+    )
+    parser.add_argument(
         "--history-days",
         type=float,
         default=HISTORY_DAYS,
@@ -600,7 +676,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             cases += [incident_case(profile, seed), incident_case(profile, seed, clean=True)]
         if "services" in feeds:
             cases += [service_case(profile, seed), service_case(profile, seed, clean=True)]
-    for name in ("history_days", "camera_history_hours", "clean_cameras", "clean_camera_seeds", "clean_camera_nights"):
+    for name in (
+        "history_days",
+        "camera_history_hours",
+        "clean_cameras",
+        "clean_camera_seeds",
+        "clean_camera_nights",
+        "clean_link_days",
+    ):
         if getattr(args, name) < 0:
             parser.error(f"--{name.replace('_', '-')}: {getattr(args, name)} is negative")
     cases = [with_history(case, args.history_days, args.camera_history_hours) for case in cases]
@@ -635,6 +718,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if case.feed == "services":
                 visible = [t for t in outcome.truths if t.event_id in outcome.visible]
                 oracles.append(score(visible, outcome.alerts))
+    if "cameras" in feeds and args.clean_link_days > 0:
+        ids = [c.id for c in profile.cameras]
+        entity_days[LINKS] = args.clean_link_days * len(ids)
+        kinds = clean_kinds.setdefault(LINKS, {})
+        for alerts in _run_links(ids, seeds[0], args.clean_link_days, args.jobs):
+            for a in alerts:
+                if a.payload.status == "firing" and a.payload.kind in _scored():
+                    kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
     oracle = merge(oracles) if "services" in feeds else None
     cpu = sum(o.seconds for o in outcomes)
     clean_alerts = {tally: sum(kinds.values()) for tally, kinds in clean_kinds.items()}
@@ -666,8 +757,22 @@ def _run_all(cases: Sequence[Case], cache: Path | None, jobs: int) -> list[Outco
     return done
 
 
-def _progress(i: int, total: int) -> None:
-    print(f"\r{i}/{total} runs", end="" if i < total else "\n", file=sys.stderr, flush=True)
+def _run_links(ids: Sequence[str], seed: int, days: float, jobs: int) -> list[list[Alert]]:
+    done: list[list[Alert]] = []
+    if jobs <= 1:
+        for i, camera_id in enumerate(ids, 1):
+            done.append(link_alerts(camera_id, seed, days))
+            _progress(i, len(ids), "camera links")
+        return done
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for i, alerts in enumerate(pool.map(link_alerts, ids, [seed] * len(ids), [days] * len(ids)), 1):
+            done.append(alerts)
+            _progress(i, len(ids), "camera links")
+    return done
+
+
+def _progress(i: int, total: int, what: str = "runs") -> None:
+    print(f"\r{i}/{total} {what}", end="" if i < total else "\n", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
