@@ -12,6 +12,7 @@ from iocsim.contract import Alert, CameraMetrics, CameraObservation
 from iocsim.sim.cameras.feed import CameraFeed, CameraSettings
 from iocsim.sim.profiles import Profile, load_profile
 from iocsim.sim.scenario import Anomaly, parse_scenario
+from iocsim.streams.detectors.camera_link import silence_limit
 from iocsim.streams.detectors.camera_settings import CameraDetectorSettings
 from iocsim.streams.detectors.camera_state import CameraState, Gate
 from iocsim.streams.detectors.cameras import CameraDetector, camera_lifecycle_settings, detectors_for
@@ -298,7 +299,7 @@ def test_silence_is_offline_only_past_the_limit() -> None:
     run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(20)])
     last = T0 + 190
     settings = CameraDetectorSettings()
-    limit = settings.offline_outage_multiple * settings.outage_prior_seconds
+    limit = silence_limit(settings.outage_prior_seconds, settings.interval_prior_seconds, settings)
     assert detector.tick(last + limit - 20) == []
     raised = detector.tick(last + limit + 20)
     assert [(s.rule, s.active, s.severity) for s in raised] == [("cameras.offline", True, "warning")]
@@ -309,7 +310,7 @@ def test_silence_is_offline_only_past_the_limit() -> None:
 
 def test_a_whole_outage_inside_one_batch_is_alerted_as_a_tick_would_have() -> None:
     settings = CameraDetectorSettings()
-    limit = settings.offline_outage_multiple * settings.outage_prior_seconds
+    limit = silence_limit(settings.outage_prior_seconds, settings.interval_prior_seconds, settings)
     before = [observation("TC-02", T0 + 10 * i) for i in range(20)]
     after = [observation("TC-02", T0 + 190 + limit + 300 + 10 * i) for i in range(5)]
     ticked = CameraDetector(profile())
