@@ -31,11 +31,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--alerts-topic",
-        help=f"topic holding the alerts to score, as the contract's Alert messages (default {contract.ALERTS})",
+        help="topic holding the alerts to score, as the contract's Alert messages "
+        f"(env IOCSIM_SCORE_ALERTS_TOPIC; default {contract.ALERTS})",
     )
     p.add_argument(
         "--rules",
-        help="score only alerts whose rule starts with one of these comma-separated prefixes, e.g. 'cameras.,acme.'",
+        help="score only alerts whose rule starts with one of these comma-separated prefixes, e.g. 'cameras.,acme.' "
+        "(env IOCSIM_SCORE_RULES)",
     )
     p.add_argument("--listed", help="missed anomalies and false alarms listed in the text (default 10; 0: none)")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the score as JSON ('-' for stdout)")
