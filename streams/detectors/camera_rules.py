@@ -156,10 +156,10 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
     clearing = math.log(s.view_cleared_sharpness_ratio)
     covered_l: list[bool] = []
-    cleared_l: list[bool] = []
     defocused_l: list[bool] = []
     turned_l: list[bool] = []
     references: list[tuple[float, float, float, float, float]] = []
+    cleared_l: list[bool] = []
     for t, lb, ls, d, response in zip(
         r.times, r.log_brightness, r.log_sharpness, r.displacement, r.response, strict=True
     ):
