@@ -152,6 +152,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     covered_b, covered_s = -math.log(s.covered_brightness_share), -math.log(s.covered_sharpness_share)
     defocus_s, step_multiple = -math.log(s.defocus_sharpness_share), s.defocus_step_multiple
     steady_within = math.log1p(s.defocus_brightness_tolerance)
+    whole_view, blur_keeps = math.log1p(1000.0 * s.defocus_whole_view_motion), -math.log(s.defocus_whole_view_kept)
     min_px, multiple, min_response = s.turned_min_px, s.turned_baseline_multiple, s.turned_min_response
     relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
     clearing = math.log(s.view_cleared_sharpness_ratio)
@@ -160,8 +161,8 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     turned_l: list[bool] = []
     references: list[tuple[float, float, float, float, float]] = []
     cleared_l: list[bool] = []
-    for t, lb, ls, d, response in zip(
-        r.times, r.log_brightness, r.log_sharpness, r.displacement, r.response, strict=True
+    for t, lb, ls, lm, d, response in zip(
+        r.times, r.log_brightness, r.log_sharpness, r.log_motion, r.displacement, r.response, strict=True
     ):
         if seen == 0:
             reference_b, reference_s, previous_b, previous_s = lb, ls, lb, ls
@@ -190,6 +191,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
                 and warm
                 and not covered
                 and abs(lb - previous_b) <= steady_within
+                and not (lm >= whole_view and step < blur_keeps)
             )
         turn_at = multiple * usual_px
         turn_at = turn_at if turn_at > min_px else min_px

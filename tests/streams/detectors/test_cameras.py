@@ -235,6 +235,20 @@ def test_a_lost_focus_counts_against_how_much_the_view_usually_changes() -> None
     assert lost_focus_alerts(busy_day, brightness=130.0) == []
 
 
+def test_fog_that_keeps_the_brightness_is_no_lost_focus_since_it_changes_the_whole_frame() -> None:
+    def defocus_alerts(motion_ratio: float) -> list[tuple[str, str]]:
+        night = [[observation("TC-02", T0 + 10 * i, brightness=65.4, sharpness=1215.0)] for i in range(40)]
+        after = [
+            [observation("TC-02", T0 + 400 + 10 * i, brightness=66.0, sharpness=327.0, motion_ratio=motion_ratio)]
+            for i in range(8)
+        ]
+        alerts = alerts_of(run(CameraDetector(profile()), night + after))
+        return [(a.payload.rule, a.payload.status) for a in alerts]
+
+    assert defocus_alerts(0.5) == []
+    assert defocus_alerts(0.002) == [("cameras.defocused", "firing")]
+
+
 NIGHT_T0 = T0 + 9 * 3600.0  # 23:00 local, when a crossroads is normally empty
 
 
