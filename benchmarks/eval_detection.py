@@ -97,11 +97,9 @@ from iocsim.contract import (
 )
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
-from iocsim.sim.cameras.feed import CameraSettings
-from iocsim.sim.cameras.link import Link
+from iocsim.sim.cameras.feed import CameraSettings, camera_link
 from iocsim.sim.profiles import Camera, Profile, load_profile
 from iocsim.sim.scenario import PORTAL, Anomaly, Scenario, WeatherSpell
-from iocsim.sim.seeding import entity_rng
 from iocsim.sim.services import ServiceFeed
 from iocsim.sim.simulation import SimulationSpec, events
 from iocsim.streams.detector import Detector
@@ -279,8 +277,8 @@ def link_alerts(camera_id: str, seed: int, days: float) -> list[Alert]:
     profile = load_profile()
     camera = profile.camera_by_id[camera_id]
     settings = CameraSettings()
-    _, link_rng = entity_rng(seed, "camera", camera_id).spawn(2)
-    link = Link(camera.availability, max(1.0, settings.mean_outage_seconds / settings.interval_seconds), link_rng)
+    link = camera_link(camera, seed, settings)
+    assert link is not None
     view = CameraMetrics(
         frames=settings.frames_per_clip,
         motion_ratio=0.004,

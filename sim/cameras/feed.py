@@ -117,6 +117,18 @@ class CameraFeed:
             t = self.scenario.start + index * s.interval_seconds
 
 
+def camera_link(camera: Camera, seed: int, settings: CameraSettings) -> Link | None:
+    """The link a camera's observations come over in a run of ``seed`` (None without link drops).
+
+    Its drops are the camera's own random stream, apart from its scene's, so
+    that they can be replayed without rendering a frame.
+    """
+    if not settings.link_drops:
+        return None
+    _, link_rng = entity_rng(seed, "camera", camera.id).spawn(2)
+    return Link(camera.availability, max(1.0, settings.mean_outage_seconds / settings.interval_seconds), link_rng)
+
+
 class _CameraState:
     """What one camera carries from interval to interval."""
 
@@ -128,13 +140,12 @@ class _CameraState:
         self.calendar = calendar
         self.geometry = assets.geometry
         self.anomalies = feed.scenario.anomalies_of(camera.id, CAMERA_KINDS)
-        scene_rng, link_rng = entity_rng(feed.seed, "camera", camera.id).spawn(2)
+        scene_rng, _ = entity_rng(feed.seed, "camera", camera.id).spawn(2)
         self.video = feed.videos.get(camera.id)
         self.scene = None if self.video else Scene(camera.scene, assets, scene_rng)
         reference = self.scene.reference() if self.scene else None
         self.analyzer = EdgeAnalyzer(s.analyzer, reference)
-        outage_steps = max(1.0, s.mean_outage_seconds / s.interval_seconds)
-        self.link = Link(camera.availability, outage_steps, link_rng) if s.link_drops else None
+        self.link = camera_link(camera, feed.seed, s)
         self.offline = tuple(a for a in self.anomalies if a.kind == "camera_offline")
 
     def observe(self, index: int, t: float) -> CameraObservation | None:
