@@ -79,11 +79,11 @@ import pickle
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from iocsim.consumers.scoring import KindScore, Score, merge, render_text, score
 from iocsim.contract import (
@@ -109,6 +109,8 @@ from iocsim.streams.lifecycle import AlertLifecycle
 from iocsim.streams.registry import default_detectors, default_lifecycle_settings
 
 ZONE = dt.timezone(dt.timedelta(hours=7))
+T = TypeVar("T")
+
 FEED_TOPICS = {
     "cameras": "ioc.camera.observations",
     "incidents": "ioc.incidents.reports",
@@ -691,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for seed in seeds[: args.clean_camera_nights]:
             cases += clean_camera_nights(profile, seed)
     began = time.monotonic()
-    outcomes = _run_all(cases, args.cache, args.jobs)
+    outcomes = _run_all([(case, args.cache) for case in cases], run_case, args.jobs, "runs")
     scores: list[Score] = []
     oracles: list[Score] = []
     by_scene: dict[str, dict[str, list[int]]] = {}
@@ -720,7 +722,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ids = [c.id for c in profile.cameras]
         entity_days[LINKS] = args.clean_link_days * len(ids)
         kinds = clean_kinds.setdefault(LINKS, {})
-        for alerts in _run_links(ids, seeds[0], args.clean_link_days, args.jobs):
+        calls = [(camera_id, seeds[0], args.clean_link_days) for camera_id in ids]
+        for alerts in _run_all(calls, link_alerts, args.jobs, "camera links"):
             for a in alerts:
                 if a.payload.status == "firing" and a.payload.kind in _scored():
                     kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
@@ -741,35 +744,22 @@ def _scored() -> frozenset[str]:
     return frozenset(ANOMALY_KINDS)
 
 
-def _run_all(cases: Sequence[Case], cache: Path | None, jobs: int) -> list[Outcome]:
-    done: list[Outcome] = []
+def _run_all(calls: Sequence[tuple[Any, ...]], work: Callable[..., T], jobs: int, what: str) -> list[T]:
+    """``work(*call)`` for every call, in order, on ``jobs`` processes, with progress."""
+    done: list[T] = []
     if jobs <= 1:
-        for i, case in enumerate(cases, 1):
-            done.append(run_case(case, cache))
-            _progress(i, len(cases))
+        for i, call in enumerate(calls, 1):
+            done.append(work(*call))
+            _progress(i, len(calls), what)
         return done
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, outcome in enumerate(pool.map(run_case, cases, [cache] * len(cases)), 1):
-            done.append(outcome)
-            _progress(i, len(cases))
+        for i, result in enumerate(pool.map(work, *zip(*calls, strict=True)), 1):
+            done.append(result)
+            _progress(i, len(calls), what)
     return done
 
 
-def _run_links(ids: Sequence[str], seed: int, days: float, jobs: int) -> list[list[Alert]]:
-    done: list[list[Alert]] = []
-    if jobs <= 1:
-        for i, camera_id in enumerate(ids, 1):
-            done.append(link_alerts(camera_id, seed, days))
-            _progress(i, len(ids), "camera links")
-        return done
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, alerts in enumerate(pool.map(link_alerts, ids, [seed] * len(ids), [days] * len(ids)), 1):
-            done.append(alerts)
-            _progress(i, len(ids), "camera links")
-    return done
-
-
-def _progress(i: int, total: int, what: str = "runs") -> None:
+def _progress(i: int, total: int, what: str) -> None:
     print(f"\r{i}/{total} {what}", end="" if i < total else "\n", file=sys.stderr, flush=True)
 
 
