@@ -35,8 +35,9 @@ Where anomalies are placed (an anomaly nobody could see is not a detector's miss
   hour; offline for 25 to 60 minutes (the links drop for minutes many times
   a day, so a shorter outage cannot be told from an ordinary drop); a crowd
   where and when the scene normally holds a few people at least (by the
-  simulator's activity curves); a night intrusion between 23 h and 2 h, when
-  every scene type is normally empty.
+  simulator's activity curves); a night intrusion between 23 h and 2 h, at an
+  hour the scene normally holds under half a road user (a square empties
+  after its evening exercise only towards midnight).
 - field reports: three days; bursts and surges start in the waking day
   (6–21 h), when people report.
 - public services: Monday to Thursday; closures and surges start in
@@ -55,6 +56,11 @@ province. ``--clean-link-days`` (default 10) runs every camera of the profile
 for that many days with its link alone (the simulator's drops, at the
 camera's availability, from its own seed) and a steady view, which costs no
 rendering: about a second of CPU per camera and ten days.
+
+``--clean-camera-days N`` runs every camera through N clean days in a row,
+started cold at midnight: the false alarms an operator's wall shows, for
+every scene type and hour. The first day, when each camera meets each hour
+for the first time, is counted apart from the days after.
 
     python benchmarks/eval_detection.py                     # evaluation seeds
     python benchmarks/eval_detection.py --seeds 1-20        # tuning seeds
@@ -123,10 +129,14 @@ HISTORY_DAYS = 0.0
 ORACLE_KINDS = ("queue_surge", "portal_outage")
 NIGHTS = "camera nights"
 LINKS = "camera links"
+FLEET_FIRST = "fleet, day 1"
+FLEET_LATER = "fleet, later"
 UNITS = {
     "cameras": "camera-day",
     NIGHTS: "camera-night",
     LINKS: "camera-day",
+    FLEET_FIRST: "camera-day",
+    FLEET_LATER: "camera-day",
     "incidents": "commune-day",
     "services": "office-day",
 }
@@ -153,6 +163,7 @@ class Case:
     cameras: tuple[str, ...] | None = None
     clean: bool = False
     night: bool = False
+    fleet: bool = False
 
     @property
     def tally(self) -> str:
@@ -215,7 +226,7 @@ def camera_cases(profile: Profile, seed: int) -> list[Case]:
         if kind == "crowd":
             camera, hour = _busy(rng, profile, calendar, day)
         elif kind == "night_intrusion":
-            hour = rng.uniform(23.0, 26.0)
+            hour = _quiet_hour(rng, camera, calendar, day)
         else:
             hour = rng.uniform(0.0, 24.0)
         start = day.timestamp() + hour * 3600.0
@@ -229,6 +240,15 @@ def camera_cases(profile: Profile, seed: int) -> list[Case]:
         )
         cases.append(Case("cameras", scenario, seed, (camera.id,)))
     return cases
+
+
+def _quiet_hour(rng: random.Random, camera: Camera, calendar: ProvinceCalendar, day: dt.datetime) -> float:
+    """An hour from 23 h to 2 h when the camera's scene normally holds under half a road user."""
+    while True:
+        hour = rng.uniform(23.0, 26.0)
+        date = (day + dt.timedelta(hours=hour)).date()
+        if sum(expected_counts(camera.scene, hour % 24.0, calendar.is_workday(date)).values()) < 0.5:
+            return hour
 
 
 def _busy(rng: random.Random, profile: Profile, calendar: ProvinceCalendar, day: dt.datetime) -> tuple[Camera, float]:
@@ -250,6 +270,45 @@ def clean_camera_cases(profile: Profile, seed: int, cameras: int) -> list[Case]:
     return [Case("cameras", scenario, seed, tuple(c.id for c in chosen), clean=True)]
 
 
+def clean_camera_fleet(profile: Profile, seed: int, days: int, groups: int = 4) -> list[Case]:
+    """``days`` clean days in a row of every camera, from midnight, started cold, in a few groups.
+
+    What an operator's wall meets: every scene type through every hour, with
+    the detectors learning as they go. The weather is drawn day by day.
+    """
+    rng = random.Random(f"clean-camera-fleet-{seed}")
+    day = _day(rng).timestamp()
+    cases = []
+    for g, group in enumerate(_camera_groups(profile, groups)):
+        districts = sorted({profile.camera_by_id[i].district for i in group})
+        weather = [s for d in range(days) for s in _weather(rng, districts, day + d * 86400.0, day + (d + 1) * 86400.0)]
+        scenario = Scenario(f"clean-camera-fleet-{seed}-{g}", day, day + days * 86400.0, weather_spells=tuple(weather))
+        cases.append(Case("cameras", scenario, seed, group, clean=True, fleet=True))
+    return cases
+
+
+def clean_tallies(case: Case, outcome: Outcome, profile: Profile) -> list[tuple[str, float, list[Alert]]]:
+    """The clean-run lines a clean case counts in: (tally, entity-days, its alerts there).
+
+    A fleet's first day, when every camera starts cold, is counted apart
+    from the days after, when each has seen every hour once.
+    """
+    if not case.fleet:
+        return [(case.tally, case.entity_days(profile), outcome.alerts)]
+    second_day = case.scenario.start + 86400.0
+    cameras = float(len(case.cameras or ()))
+    tallies = [(FLEET_FIRST, cameras, [a for a in outcome.alerts if a.event_time < second_day])]
+    later_days = case.scenario.duration / 86400.0 - 1.0
+    if later_days > 0:
+        tallies.append((FLEET_LATER, cameras * later_days, [a for a in outcome.alerts if a.event_time >= second_day]))
+    return tallies
+
+
+def _camera_groups(profile: Profile, groups: int) -> list[tuple[str, ...]]:
+    ids = [c.id for c in profile.cameras]
+    return [tuple(ids[g::groups]) for g in range(groups)]
+
+
 def clean_camera_nights(profile: Profile, seed: int, groups: int = 4) -> list[Case]:
     """One clean night (20 h to 6:30) of every camera, in a few groups that can run side by side.
 
@@ -260,13 +319,11 @@ def clean_camera_nights(profile: Profile, seed: int, groups: int = 4) -> list[Ca
     rng = random.Random(f"clean-camera-nights-{seed}")
     day = _day(rng).timestamp()
     t0, t1 = day + NIGHT_HOURS[0] * 3600.0, day + NIGHT_HOURS[1] * 3600.0
-    ids = [c.id for c in profile.cameras]
     cases = []
-    for g in range(groups):
-        group = ids[g::groups]
+    for g, group in enumerate(_camera_groups(profile, groups)):
         districts = sorted({profile.camera_by_id[i].district for i in group})
         scenario = Scenario(f"clean-camera-nights-{seed}-{g}", t0, t1, weather_spells=_weather(rng, districts, t0, t1))
-        cases.append(Case("cameras", scenario, seed, tuple(group), clean=True, night=True))
+        cases.append(Case("cameras", scenario, seed, group, clean=True, night=True))
     return cases
 
 
@@ -633,6 +690,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--clean-camera-nights", type=int, default=1, help="how many seeds get a clean night of every camera"
     )
     parser.add_argument(
+        "--clean-camera-days",
+        type=int,
+        default=0,
+        help="clean days in a row of every camera, from the first seed (about 11 minutes of CPU a day)",
+    )
+    parser.add_argument(
         "--clean-link-days",
         type=float,
         default=10.0,
@@ -682,6 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "clean_cameras",
         "clean_camera_seeds",
         "clean_camera_nights",
+        "clean_camera_days",
         "clean_link_days",
     ):
         if getattr(args, name) < 0:
@@ -692,6 +756,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cases += clean_camera_cases(profile, seed, args.clean_cameras)
         for seed in seeds[: args.clean_camera_nights]:
             cases += clean_camera_nights(profile, seed)
+        if args.clean_camera_days > 0:
+            cases += clean_camera_fleet(profile, seeds[0], args.clean_camera_days)
     began = time.monotonic()
     outcomes = _run_all([(case, args.cache) for case in cases], run_case, args.jobs, "runs")
     scores: list[Score] = []
@@ -701,11 +767,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     entity_days: dict[str, float] = {}
     for case, outcome in zip(cases, outcomes, strict=True):
         if case.clean:
-            entity_days[case.tally] = entity_days.get(case.tally, 0.0) + case.entity_days(profile)
-            kinds = clean_kinds.setdefault(case.tally, {})
-            for a in outcome.alerts:
-                if a.payload.status == "firing" and a.payload.kind in _scored():
-                    kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
+            for line, days, alerts in clean_tallies(case, outcome, profile):
+                entity_days[line] = entity_days.get(line, 0.0) + days
+                kinds = clean_kinds.setdefault(line, {})
+                for a in alerts:
+                    if a.payload.status == "firing" and a.payload.kind in _scored():
+                        kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
         else:
             scores.append(score(outcome.truths, outcome.alerts))
             if case.feed == "cameras":

@@ -252,20 +252,22 @@ def test_fog_that_keeps_the_brightness_is_no_lost_focus_since_it_changes_the_who
 NIGHT_T0 = T0 + 9 * 3600.0  # 23:00 local, when a crossroads is normally empty
 
 
-def blob_alerts(blobs: Sequence[float], start: float, motion_per_blob: float, **metrics: float) -> list[Alert]:
-    """Alerts for a crossroads camera showing the given blobs in clips 10 s apart, with motion to match."""
+def blob_alerts(
+    blobs: Sequence[float], start: float, motion_per_blob: float, camera: str = "TC-02", **metrics: float
+) -> list[Alert]:
+    """Alerts for a camera (a crossroads) showing the given blobs in clips 10 s apart, with motion to match."""
     batches = [
-        [observation("TC-02", start + 10 * i, motion_ratio=motion_per_blob * b, blobs=b, **metrics)]
+        [observation(camera, start + 10 * i, motion_ratio=motion_per_blob * b, blobs=b, **metrics)]
         for i, b in enumerate(blobs)
     ]
     return alerts_of(run(CameraDetector(profile()), batches))
 
 
-def night_alerts(blobs: Sequence[float], start: float = NIGHT_T0) -> list[tuple[str, str, int]]:
-    """Rule, status and clip index of the alerts for a dark crossroads showing the given blobs per clip."""
+def night_alerts(blobs: Sequence[float], start: float = NIGHT_T0, camera: str = "TC-02") -> list[tuple[str, str, int]]:
+    """Rule, status and clip index of the alerts for a dark camera (a crossroads) showing the given blobs per clip."""
     return [
         (a.payload.rule, a.payload.status, round((a.event_time - start) / 10))
-        for a in blob_alerts(blobs, start, 0.0006, brightness=20.0, sharpness=900.0)
+        for a in blob_alerts(blobs, start, 0.0006, camera, brightness=20.0, sharpness=900.0)
     ]
 
 
@@ -284,6 +286,13 @@ def test_early_commuters_at_dawn_are_not_intruders() -> None:
     three_am, four_am = NIGHT_T0 + 4 * 3600.0, NIGHT_T0 + 5 * 3600.0
     assert night_alerts(QUIET + loiterers, start=three_am - 2000)[:1] == [("cameras.night_intrusion", "firing", 203)]
     assert night_alerts(QUIET + loiterers, start=four_am - 2000) == []
+
+
+def test_people_on_a_square_before_midnight_are_the_last_of_its_evening_exercise() -> None:
+    loiterers = [2.0] * 12 + [0.0] * 20
+    assert night_alerts(QUIET + loiterers, camera="DBD-06") == []
+    after_midnight = night_alerts(QUIET + loiterers, start=NIGHT_T0 + 3600.0, camera="DBD-06")
+    assert after_midnight[:1] == [("cameras.night_intrusion", "firing", 203)]
 
 
 def test_a_scene_with_night_visitors_needs_a_longer_stay_to_call_it_an_intrusion() -> None:
