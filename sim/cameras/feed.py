@@ -125,8 +125,14 @@ def camera_link(camera: Camera, seed: int, settings: CameraSettings) -> Link | N
     """
     if not settings.link_drops:
         return None
-    _, link_rng = entity_rng(seed, "camera", camera.id).spawn(2)
+    _, link_rng = _camera_streams(seed, camera)
     return Link(camera.availability, max(1.0, settings.mean_outage_seconds / settings.interval_seconds), link_rng)
+
+
+def _camera_streams(seed: int, camera: Camera) -> tuple[np.random.Generator, np.random.Generator]:
+    """The camera's two random streams: its scene's and its link's."""
+    scene_rng, link_rng = entity_rng(seed, "camera", camera.id).spawn(2)
+    return scene_rng, link_rng
 
 
 class _CameraState:
@@ -140,7 +146,7 @@ class _CameraState:
         self.calendar = calendar
         self.geometry = assets.geometry
         self.anomalies = feed.scenario.anomalies_of(camera.id, CAMERA_KINDS)
-        scene_rng, _ = entity_rng(feed.seed, "camera", camera.id).spawn(2)
+        scene_rng, _ = _camera_streams(feed.seed, camera)
         self.video = feed.videos.get(camera.id)
         self.scene = None if self.video else Scene(camera.scene, assets, scene_rng)
         reference = self.scene.reference() if self.scene else None
