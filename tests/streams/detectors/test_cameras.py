@@ -373,11 +373,13 @@ def crowd_alerts(blobs: Sequence[float], start: float) -> list[tuple[str, int]]:
 def test_a_sustained_gathering_is_a_crowd_once_the_hour_is_known() -> None:
     usual = [6.0, 5.0, 7.0] * 30  # fifteen minutes: warmed up, busy, and the hour's level learned
     gathering = [12.0] * 30 + usual  # twice the usual level for five minutes: below the quick tier's limit
-    assert crowd_alerts(usual + gathering, T0) == [("firing", 97), ("resolved", 131)]
+    # It starts at clip 90; the sustained median of eleven clips crosses its limit on the sixth.
+    assert crowd_alerts(usual + gathering, T0) == [("firing", 95), ("resolved", 131)]
     # From 14:45 the same fifteen minutes end at 15 h: the gathering meets an hour not seen yet.
     assert crowd_alerts(usual + gathering, T0 + 2700) == []
     strong = [20.0] * 30 + usual
-    assert crowd_alerts(usual + strong, T0 + 2700) == [("firing", 96), ("resolved", 131)]
+    # The quick tier's median of five crosses on the third clip.
+    assert crowd_alerts(usual + strong, T0 + 2700) == [("firing", 92), ("resolved", 131)]
 
 
 def test_people_the_fog_hid_are_no_crowd_when_it_lifts() -> None:
