@@ -94,7 +94,6 @@ class ProfilePrior:
         per_person = incidents.reports_per_1000_people_per_year / 1000.0 / YEAR_SECONDS * incidents.smartphone_share
         self._communes: dict[str, FloatArray] = {}
         self._districts: dict[str, FloatArray] = {}
-        self._shares: dict[str, float] = {}
         self.district_of: dict[str, str] = {}
         self.names: dict[str, str] = {}
         for district in profile.districts:
@@ -107,26 +106,18 @@ class ProfilePrior:
                 self.names[commune.id] = commune.name
             self._districts[district.id] = total
             self.names[district.id] = district.name
-            for commune in district.communes:
-                self._shares[commune.id] = float(self._communes[commune.id].sum() / max(total.sum(), 1e-300))
         sizes = sorted(max(c.population, learning.min_population) for d in profile.districts for c in d.communes)
         median = sizes[len(sizes) // 2] if sizes else learning.min_population
         self._default_commune: FloatArray = median * per_person * self.mix
         self._default_district: FloatArray = (
             np.mean(list(self._districts.values()), axis=0) if self._districts else self._default_commune
         )
-        shares = sorted(self._shares.values())
-        self._default_share = shares[len(shares) // 2] if shares else 1.0
 
     def commune(self, commune_id: str) -> FloatArray:
         return self._communes.get(commune_id, self._default_commune)
 
     def district(self, district_id: str) -> FloatArray:
         return self._districts.get(district_id, self._default_district)
-
-    def share(self, commune_id: str) -> float:
-        """The commune's share of its district's prior rate."""
-        return self._shares.get(commune_id, self._default_share)
 
     def name(self, entity_id: str) -> str:
         return self.names.get(entity_id, entity_id)

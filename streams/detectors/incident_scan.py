@@ -141,8 +141,8 @@ class ScanDetector(KeyedStates[ScanState]):
     def base(self, key: str) -> FloatArray:
         raise NotImplementedError
 
-    def count(self, state: ScanState, category: int, start: float, end: float) -> tuple[int, float]:
-        """Reports of ``category`` in (start, end], and the share of the key's expectation they stand against."""
+    def count(self, state: ScanState, category: int, start: float, end: float) -> int:
+        """How many reports of ``category`` in (start, end] count against the key's expectation."""
         raise NotImplementedError
 
     def severity(self, category: int) -> Severity:
@@ -242,8 +242,8 @@ class ScanDetector(KeyedStates[ScanState]):
         expected = self.model.expected(state.learned, base, category, t, scan.windows_seconds)
         tests = []
         for window, due in zip(scan.windows_seconds, expected, strict=True):
-            count, share = self.count(state, category, t - window, t)
-            tests.append(judge_window(window, count, share * due, scan.level, scan.min_count, scan.clear_level))
+            count = self.count(state, category, t - window, t)
+            tests.append(judge_window(window, count, due, scan.level, scan.min_count, scan.clear_level))
         return most_telling(tests)
 
     def _evaluate(self, key: str, state: ScanState, t: float, candidates: set[int], may_start: bool) -> Signal | None:

@@ -349,6 +349,32 @@ def test_a_single_commune_burst_is_not_a_district_surge() -> None:
     assert firing(alerts, "incidents.surge") == []
 
 
+def _surge_signals(reports: Sequence[tuple[float, str]], district: str) -> list[Signal]:
+    """Land reports ``(minutes after 10:00 on a dry-season Wednesday, commune)`` into a fresh surge detector."""
+    t0 = dt.datetime(2025, 1, 15, 10, tzinfo=VN).timestamp()
+    surge = SurgeDetector(profile())
+    events = [
+        report(f"e{i}", t0 + minutes * MINUTE, "land", commune=f"{district}/{commune}", district=district)
+        for i, (minutes, commune) in enumerate(reports)
+    ]
+    return [s for e in events for s in surge.update([e])]
+
+
+def test_a_surge_is_called_once_three_communes_report_it() -> None:
+    """Each commune counts once: a surge over the district is called on its first reports."""
+    two_communes = [(0, "nam-ke"), (4, "nam-vi"), (9, "nam-vi")]
+    assert _surge_signals(two_communes, "muong-nhe") == []
+    signals = _surge_signals([*two_communes, (12, "pa-my")], "muong-nhe")
+    assert [(s.entity_id, s.active, s.evidence.observed) for s in signals] == [("muong-nhe", True, 3.0)]
+
+
+def test_in_a_district_of_few_communes_reports_beyond_the_busiest_commune_count() -> None:
+    """Mường Lay has three communes: a surge there must not wait for all of them."""
+    reports = [(m, "na-lay") for m in (0, 5, 10, 15)] + [(m, "song-da") for m in (2, 8, 14)]
+    signals = _surge_signals(reports, "muong-lay")
+    assert [(s.active, s.evidence.observed) for s in signals] == [(True, 3.0)]
+
+
 # --- overdue reports ------------------------------------------------------------------
 
 
