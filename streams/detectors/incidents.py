@@ -111,7 +111,7 @@ class SurgeDetector(ScanDetector):
     name = "category-surges"
     rule = "incidents.surge"
     kind = "category_surge"
-    counted = ", once per commune or beyond the busiest one"
+    counted = ", each commune counted once (or all but the busiest)"
 
     def __init__(self, profile: Profile, settings: IncidentDetectorSettings | None = None) -> None:
         settings = settings or IncidentDetectorSettings()
