@@ -5,7 +5,10 @@ detection of an injected anomaly when its kind and entity equal the truth's
 and it starts firing between the anomaly's start and its end plus a grace
 period. Every firing episode (fingerprint + start) is one alert. Time to
 detect is the sim time from the anomaly's start to the first matching
-firing transition.
+firing transition. Times are compared to the millisecond producers round
+them to: an alert raised on the very message that starts an anomaly (a
+counter closing) detects it, though rounding put its time a fraction of a
+millisecond before the truth's start.
 
 An episode that matches no anomaly of its kind is a false positive, unless
 an injected anomaly explains it; such episodes are counted apart, neither
@@ -38,6 +41,7 @@ DEFAULT_GRACE_SECONDS = 900.0
 EXPLAINED_BY: Mapping[str, tuple[str, ...]] = {"incident_burst": ("category_surge",)}
 """Alert kind -> kinds of district-wide anomaly whose effects include alerts of that kind."""
 AFTERMATH_SECONDS: Mapping[str, float] = {"processing_backlog": 7 * 86400.0}
+TIME_RESOLUTION_SECONDS = 1e-3
 """Anomaly kind -> how long after its end its effects may still raise an alert of its kind (an assumption)."""
 
 
@@ -195,12 +199,12 @@ def score(truths: Iterable[TruthEvent], alerts: Iterable[Alert], grace_seconds: 
             hits = [
                 i
                 for i, e in enumerate(episodes_of_kind)
-                if e.entity_id == truth.entity_id and start <= e.fired_at <= end
+                if e.entity_id == truth.entity_id and start - TIME_RESOLUTION_SECONDS <= e.fired_at <= end
             ]
             delay = None
             if hits:
                 matched_episodes.update(hits)
-                delay = min(episodes_of_kind[i].fired_at for i in hits) - start
+                delay = max(0.0, min(episodes_of_kind[i].fired_at for i in hits) - start)
                 delays.append(delay)
             outcomes.append(_outcome(truth, delay))
         wider = [t for k in EXPLAINED_BY.get(kind, ()) for t in anomalies.get(k, [])]
@@ -274,7 +278,10 @@ def merge(scores: Iterable[Score]) -> Score:
 
 def _covers(wider: TruthEvent, episode: _Episode, grace_seconds: float) -> bool:
     w = wider.payload
-    return wider.entity_id == episode.district and w.start <= episode.fired_at <= w.end + grace_seconds
+    return (
+        wider.entity_id == episode.district
+        and w.start - TIME_RESOLUTION_SECONDS <= episode.fired_at <= w.end + grace_seconds
+    )
 
 
 def _follows(anomaly: TruthEvent, episode: _Episode, aftermath_seconds: float) -> bool:

@@ -122,6 +122,7 @@ ServiceEventKind: TypeAlias = Literal[
     "ticket_abandoned",
     "dossier_submitted",
     "dossier_completed",
+    "counters_changed",
 ]
 SERVICE_EVENT_KINDS: Final[tuple[str, ...]] = ServiceEventKind.__args__  # type: ignore[attr-defined]
 
@@ -129,7 +130,12 @@ ServiceChannel: TypeAlias = Literal["counter", "online"]
 
 
 class ServiceDetails(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """A walk-in ticket or dossier step at a one-stop-shop office or the portal."""
+    """A walk-in ticket or dossier step at a one-stop-shop office or the portal.
+
+    ``counters_changed`` is the office's queue system reporting that counters
+    opened or closed (``counters_open`` from then on; ``service_type`` empty):
+    a closure is known when it happens, not only with the next ticket.
+    """
 
     kind: ServiceEventKind
     channel: ServiceChannel

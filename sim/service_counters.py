@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ class CounterOffice:
         self._outbox = outbox
         self._tickets = 0
         self._dossiers = 0
+        self._changes = 0
 
     def counters_open(self, t: float) -> int:
         staffed = self.counters
@@ -74,15 +76,19 @@ class CounterOffice:
         service = 60.0 * mean_minutes * rng.lognormal(-sigma * sigma / 2, sigma, n)
         for start, end in self._calendar.office_sessions(day):
             lo, hi = np.searchsorted(arrival, [start, end])
+            steps: list[TicketEvent] = []
             if hi > lo:
-                self._run_session(
+                steps = self._run_session(
                     end,
                     Walkins(arrival[lo:hi], patience[lo:hi], service[lo:hi]),
                     procedure[lo:hi].tolist(),
                     brings_dossier[lo:hi].tolist(),
                 )
+            self._announce_counters(start, end, steps)
 
-    def _run_session(self, closing: float, walkins: Walkins, procedure: list[int], brings_dossier: list[bool]) -> None:
+    def _run_session(
+        self, closing: float, walkins: Walkins, procedure: list[int], brings_dossier: list[bool]
+    ) -> list[TicketEvent]:
         send_home_at = closing + 60.0 * self._settings.overtime_minutes
         opening = float(walkins.arrival[0])
         changes = sorted({t for a, b, _ in self._closures for t in (a, b) if opening < t < send_home_at})
@@ -91,7 +97,8 @@ class CounterOffice:
         self._tickets += len(walkins)
         visible = [self._outbox.accepts(t) for t in walkins.arrival.tolist()]
         ids = self._procedures.ids
-        for step in simulate_session(walkins, schedule, send_home_at):
+        steps = simulate_session(walkins, schedule, send_home_at)
+        for step in steps:
             i = step.ticket
             if visible[i]:
                 self._outbox.publish(
@@ -108,6 +115,35 @@ class CounterOffice:
                 )
             if step.step == "ticket_served" and brings_dossier[i]:
                 self._take_dossier(step, procedure[i])
+        return steps
+
+    def _announce_counters(self, opening: float, closing: float, steps: Sequence[TicketEvent]) -> None:
+        """The counters open at the session's start, at each closure's start and end, and none once it is over."""
+        changes = sorted({t for a, b, _ in self._closures for t in (a, b) if opening < t < closing})
+        over = max(closing, steps[-1].time) if steps else closing
+        times = [step.time for step in steps]
+        previous = -1
+        for t, count in [
+            (opening, self.counters_open(opening)),
+            *((t, self.counters_open(t)) for t in changes),
+            (over, 0),
+        ]:
+            if count == previous:
+                continue
+            previous = count
+            before = bisect.bisect_right(times, t)
+            self._changes += 1
+            self._outbox.publish(
+                t,
+                "counters_changed",
+                entity_id=self.entity_id,
+                district=self.district,
+                item_id=f"{self.entity_id}-C{self._changes}",
+                channel="counter",
+                service_type="",
+                counters_open=count,
+                queue_length=steps[before - 1].queue_length if before else 0,
+            )
 
     def _take_dossier(self, served: TicketEvent, procedure: int) -> None:
         self._dossiers += 1

@@ -81,6 +81,15 @@ def test_grace_period_after_the_end() -> None:
     assert score(t, [alert("portal_outage", "portal", 150)], grace_seconds=10).kinds[0].detected == 0
 
 
+def test_an_alert_on_the_message_that_starts_an_anomaly_detects_it_despite_rounding() -> None:
+    """A closure at 100.0004 s is published at 100.000 s, to the millisecond: detected at once, not a false alarm."""
+    t = [truth("counter_closure", "hcc-a", 100.0004, 400)]
+    (closure,) = score(t, [alert("counter_closure", "hcc-a", 100.0)]).kinds
+    assert (closure.detected, closure.alerts, closure.detect_seconds) == (1, 1, (0.0,))
+    (closure,) = score(t, [alert("counter_closure", "hcc-a", 99.998)]).kinds
+    assert (closure.detected, closure.alerts) == (0, 1)
+
+
 def test_kinds_without_truth_are_reported_unscored() -> None:
     result = score([], [alert("report_overdue", "c1", 10)])
     assert result.kinds == () and result.unscored_alerts == {"report_overdue": 1}

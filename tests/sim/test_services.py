@@ -59,7 +59,7 @@ def test_messages_are_ordered_unique_inside_the_scenario_and_round_trip(week: li
         assert decode(SERVICE_EVENTS, encode(message)) == message
     kinds = Counter(m.payload.kind for m in week)
     assert set(kinds) == {"ticket_issued", "ticket_called", "ticket_served", "ticket_abandoned",
-                          "dossier_submitted", "dossier_completed"}  # fmt: skip
+                          "dossier_submitted", "dossier_completed", "counters_changed"}  # fmt: skip
 
 
 def test_entities_districts_and_ids(week: list[ServiceEvent]) -> None:
@@ -116,6 +116,22 @@ def test_counters_keep_office_hours(week: list[ServiceEvent]) -> None:
         if m.payload.kind in ("ticket_called", "ticket_abandoned"):
             closing = [end for start, end in CALENDAR.office_sessions(day) if start <= m.event_time]
             assert m.event_time <= closing[-1] + overtime, m
+
+
+def test_counters_report_opening_and_closing_every_session(week: list[ServiceEvent]) -> None:
+    overtime = ServiceSettings().overtime_minutes * 60
+    changes: dict[str, list[ServiceEvent]] = defaultdict(list)
+    for m in of(week, "counters_changed"):
+        changes[m.entity_id].append(m)
+    assert set(changes) == {o.id for o in PROFILE.offices}
+    for office, steps in changes.items():
+        staffed = {m.payload.counters_open for m in of(week, "ticket_issued", office)}
+        sessions = [s for d in range(7) for s in CALENDAR.office_sessions(dt.date(2025, 3, 3) + dt.timedelta(d))]
+        assert [m.event_time for m in steps[::2]] == [start for start, _ in sessions]
+        assert all(end <= m.event_time <= end + overtime for m, (_, end) in zip(steps[1::2], sessions, strict=True))
+        assert {m.payload.counters_open for m in steps[::2]} == staffed
+        assert {(m.payload.counters_open, m.payload.queue_length) for m in steps[1::2]} == {(0, 0)}
+        assert all(m.payload.service_type == "" for m in steps)
 
 
 def test_counter_dossiers_come_from_served_tickets(week: list[ServiceEvent]) -> None:
@@ -198,10 +214,20 @@ def test_counter_closure_makes_people_wait_and_leave_at_that_office_only() -> No
     assert encoded_except(clean, office) == encoded_except(closed, office)
 
 
-def test_partial_closure_keeps_some_counters() -> None:
+def test_partial_closure_keeps_some_counters_and_is_reported_when_it_happens() -> None:
     closed = run(scenario(1, closure_at_province(counters_open=1), start=TUESDAY), settings=QUICK)
     in_window = between(of(closed, "ticket_issued", "hcc-province"), TUESDAY + 8 * HOUR, TUESDAY + 11 * HOUR)
     assert {m.payload.counters_open for m in in_window} == {1}
+    staffed = max(m.payload.counters_open for m in of(closed, "ticket_issued", "hcc-province"))
+    morning = between(of(closed, "counters_changed", "hcc-province"), TUESDAY, TUESDAY + 12 * HOUR)
+    opening = CALENDAR.office_sessions(CALENDAR.local(TUESDAY).date())[0][0]
+    assert [(m.event_time - TUESDAY, m.payload.counters_open) for m in morning[:3]] == [
+        (opening - TUESDAY, staffed),
+        (8 * HOUR, 1),
+        (11 * HOUR, staffed),
+    ]
+    waiting = [m for m in closed if m.entity_id == "hcc-province" and m.event_time < TUESDAY + 8 * HOUR]
+    assert morning[1].payload.queue_length == waiting[-1].payload.queue_length
 
 
 def test_expected_arrivals_match_what_the_week_brought(week: list[ServiceEvent]) -> None:
