@@ -77,6 +77,14 @@ def build(texts: Texts) -> dashboard.Dashboard:
         )
         .with_panel(
             timeseries_panel(
+                texts("p.counters_by_office"),
+                texts("unit.counters"),
+                [query(f"sum by (office) (iocsim_counters_open{IN_OFFICE})", "{{office}}")],
+                width=12,
+            )
+        )
+        .with_panel(
+            timeseries_panel(
                 texts("p.wait_quantiles"),
                 "s",
                 [
@@ -104,7 +112,7 @@ def build(texts: Texts) -> dashboard.Dashboard:
                 texts("p.service_alerts"),
                 texts("unit.alerts"),
                 [query(f'sum by (kind) (iocsim_alerts_active{{kind=~"{SERVICE_ALERT_KINDS}"}})', "{{kind}}")],
-                width=12,
+                width=24,
             )
         )
         .with_row(dashboard.Row(texts("row.dossiers")))

@@ -88,14 +88,14 @@ class FeedMetrics:
 
     def _observe_services(self, partition: int, messages: Sequence[ServiceEvent]) -> None:
         guard, metrics = self.metrics.guard, self.metrics
-        latest: dict[str, tuple[float, int]] = {}
+        latest: dict[str, tuple[float, int, int]] = {}
         waits: dict[str, list[float]] = {}
         for message in messages:
             payload, office = message.payload, message.entity_id
-            if payload.channel == "counter":
+            if payload.channel == "counter" and payload.kind != "dossier_completed":
                 previous = latest.get(office)
                 if previous is None or message.event_time >= previous[0]:
-                    latest[office] = (message.event_time, payload.queue_length)
+                    latest[office] = (message.event_time, payload.queue_length, payload.counters_open)
                 if payload.kind == "ticket_called" and payload.wait_seconds is not None:
                     waits.setdefault(office, []).append(payload.wait_seconds)
             if payload.kind == "dossier_completed" and payload.on_time is not None:
@@ -103,9 +103,10 @@ class FeedMetrics:
                 tally[0] += payload.on_time
                 tally[1] += 1
                 self._offices[office] = partition
-        for office, (_, length) in latest.items():
+        for office, (_, length, counters) in latest.items():
             self._offices[office] = partition
             metrics.queue_length.labels(guard("office", office)).set(length)
+            metrics.counters_open.labels(guard("office", office)).set(counters)
         for office, values in waits.items():
             histogram = metrics.queue_wait.labels(guard("office", office))
             for value in values:
@@ -161,7 +162,7 @@ class FeedMetrics:
                 del self._offices[office]
                 self._dossiers.pop(office, None)
                 label = self.metrics.guard("office", office)
-                for gauge in (self.metrics.queue_length, self.metrics.dossiers_on_time):
+                for gauge in (self.metrics.queue_length, self.metrics.counters_open, self.metrics.dossiers_on_time):
                     with contextlib.suppress(KeyError):
                         gauge.remove(label)
 

@@ -124,6 +124,12 @@ class WorkerMetrics:
             ["office"],
             registry=registry,
         )
+        self.counters_open = Gauge(
+            "iocsim_counters_open",
+            "Counters open at a one-stop-shop office at its latest ticket or counter event.",
+            ["office"],
+            registry=registry,
+        )
         self.queue_wait = Histogram(
             "iocsim_queue_wait_seconds",
             "Sim time a ticket waited before being called to a counter.",

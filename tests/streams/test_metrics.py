@@ -53,7 +53,7 @@ def service(office: str, t: float, kind: str, **fields: object) -> ServiceEvent:
         channel=channel,  # type: ignore[arg-type]
         service_type="land",
         item_id=f"{office}-{t}",
-        counters_open=2,
+        counters_open=int(fields.pop("counters_open", 2)),  # type: ignore[call-overload]
         queue_length=int(fields.pop("queue_length", 0)),  # type: ignore[call-overload]
         **fields,  # type: ignore[arg-type]
     )
@@ -116,8 +116,11 @@ def test_queues_waits_and_dossiers(metrics: WorkerMetrics) -> None:
         service("portal", 31, "dossier_completed", on_time=True),
     ]
     feeds.observe(SERVICE_EVENTS, 2, batch)
-    assert value(metrics, "iocsim_queue_length", office="hcc-a") == 0
+    assert value(metrics, "iocsim_queue_length", office="hcc-a") == 1, "a completion says nothing of the queue"
+    assert value(metrics, "iocsim_counters_open", office="hcc-a") == 2
     assert value(metrics, "iocsim_queue_length", office="portal") is None
+    feeds.observe(SERVICE_EVENTS, 2, [service("hcc-a", 40, "counters_changed", counters_open=0, queue_length=1)])
+    assert value(metrics, "iocsim_counters_open", office="hcc-a") == 0
     assert value(metrics, "iocsim_queue_wait_seconds_count", office="hcc-a") == 1
     assert value(metrics, "iocsim_queue_wait_seconds_bucket", office="hcc-a", le="600.0") == 0
     assert value(metrics, "iocsim_queue_wait_seconds_bucket", office="hcc-a", le="900.0") == 1
@@ -125,6 +128,7 @@ def test_queues_waits_and_dossiers(metrics: WorkerMetrics) -> None:
     assert value(metrics, "iocsim_dossiers_on_time_ratio", office="portal") == 0.5
     feeds.forget(SERVICE_EVENTS, [2])
     assert value(metrics, "iocsim_queue_length", office="hcc-a") is None
+    assert value(metrics, "iocsim_counters_open", office="hcc-a") is None
     assert value(metrics, "iocsim_dossiers_on_time_ratio", office="portal") is None
 
 
