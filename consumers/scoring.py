@@ -41,8 +41,9 @@ DEFAULT_GRACE_SECONDS = 900.0
 EXPLAINED_BY: Mapping[str, tuple[str, ...]] = {"incident_burst": ("category_surge",)}
 """Alert kind -> kinds of district-wide anomaly whose effects include alerts of that kind."""
 AFTERMATH_SECONDS: Mapping[str, float] = {"processing_backlog": 7 * 86400.0}
-TIME_RESOLUTION_SECONDS = 1e-3
 """Anomaly kind -> how long after its end its effects may still raise an alert of its kind (an assumption)."""
+TIME_RESOLUTION_SECONDS = 1e-3
+"""Producers publish event times rounded to the millisecond."""
 
 
 @dataclass(frozen=True)

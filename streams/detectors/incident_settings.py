@@ -137,10 +137,11 @@ class IncidentDetectorSettings:
     ``burst``: one commune and category; windows of 15, 30 and 60 minutes (a
     landslide brings reports within the hour). ``surge``: one district and
     category over 1 and 2 hours, counting each commune once (or every commune
-    but the busiest, when that is more), and at least 3. ``p_value`` 1e-6: a province of 129 communes and 7
-    categories judges some 10^5 windows a day, so false alarms stay below one
-    every few weeks; counts being whole numbers, they are rarer still (about
-    1e-4 per commune-day measured on simulated rainy-season weeks). Two
+    but the busiest, when that is more), and at least 3. ``p_value`` 1e-6: a
+    province of 129 communes and 7 categories judges some 10^5 windows a day,
+    so false alarms stay below one every few weeks; counts being whole
+    numbers, they are rarer still (about 1e-4 per commune-day measured on
+    simulated rainy-season weeks). Two
     reports in a commune within the quarter-hour then suffice for a rare
     category, never one.
     A burst does not start while the rest of the commune's district sent at
