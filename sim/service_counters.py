@@ -62,6 +62,10 @@ class CounterOffice:
                 staffed = min(staffed, left_open)
         return staffed
 
+    def _closure_edges(self, after: float, before: float) -> list[float]:
+        """The times strictly between ``after`` and ``before`` where a closure starts or ends."""
+        return sorted({t for a, b, _ in self._closures for t in (a, b) if after < t < before})
+
     def run_day(self, day: dt.date) -> None:
         rng, settings = self._rng, self._settings
         arrival = self._arrivals.sample(rng, day, self._walkins_per_year, self._surges)
@@ -91,7 +95,7 @@ class CounterOffice:
     ) -> list[TicketEvent]:
         send_home_at = closing + 60.0 * self._settings.overtime_minutes
         opening = float(walkins.arrival[0])
-        changes = sorted({t for a, b, _ in self._closures for t in (a, b) if opening < t < send_home_at})
+        changes = self._closure_edges(opening, send_home_at)
         schedule = [(t, self.counters_open(t)) for t in (opening, *changes)]
         first = self._tickets
         self._tickets += len(walkins)
@@ -119,7 +123,7 @@ class CounterOffice:
 
     def _announce_counters(self, opening: float, closing: float, steps: Sequence[TicketEvent]) -> None:
         """The counters open at the session's start, at each closure's start and end, and none once it is over."""
-        changes = sorted({t for a, b, _ in self._closures for t in (a, b) if opening < t < closing})
+        changes = self._closure_edges(opening, closing)
         over = max(closing, steps[-1].time) if steps else closing
         times = [step.time for step in steps]
         previous = -1
