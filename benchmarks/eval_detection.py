@@ -46,6 +46,12 @@ Where anomalies are placed (an anomaly nobody could see is not a detector's miss
   those), portal outages between 8 and 20 h (at night almost no
   submission is due, so an outage is invisible for hours), a backlog over
   one to two days.
+- correlated incidents (``--feeds correlation``): a burst of reports in a
+  commune and a crowd on a camera of its district, both 30 to 60 minutes
+  from the same start; camera and hour drawn as for a crowd, the feeds
+  simulated together from an hour before. Only the correlated alert is
+  scored in the table; the line below it says how many of the parts their
+  own rules found (the correlation can find no more than that).
 
 Camera cases simulate one camera, so the clock the detectors are ticked at is
 the batch time, as the other cameras would move a real worker's watermark.
@@ -93,6 +99,7 @@ from typing import Any, Literal, TypeVar
 
 from iocsim.consumers.scoring import KindScore, Score, merge, render_text, score
 from iocsim.contract import (
+    ALERTS,
     INCIDENT_CATEGORIES,
     Alert,
     CameraMetrics,
@@ -105,7 +112,7 @@ from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
 from iocsim.sim.cameras.feed import CameraSettings, camera_link
 from iocsim.sim.profiles import Camera, Profile, load_profile
-from iocsim.sim.scenario import PORTAL, Anomaly, Scenario, WeatherSpell
+from iocsim.sim.scenario import CORRELATED, PORTAL, Anomaly, Scenario, WeatherSpell, with_parts
 from iocsim.sim.services import ServiceFeed
 from iocsim.sim.simulation import SimulationSpec, events
 from iocsim.streams.detector import Detector
@@ -122,6 +129,9 @@ FEED_TOPICS = {
     "incidents": "ioc.incidents.reports",
     "services": "ioc.services.events",
 }
+CORRELATION = "correlation"
+"""A pseudo-feed: cases of correlated incidents, simulated on the cameras and incidents feeds together."""
+FEEDS = (*FEED_TOPICS, CORRELATION)
 CAMERA_KINDS = ("camera_offline", "camera_covered", "camera_defocused", "camera_turned", "crowd", "night_intrusion")
 CAMERA_WARMUP = 3600.0
 CAMERA_TAIL = 900.0
@@ -150,6 +160,7 @@ GOAL_OF_KIND = {
     "queue_surge": "queues",
     "incident_burst": "incidents",
     "category_surge": "incidents",
+    CORRELATED: "incidents",
 }
 
 
@@ -175,7 +186,7 @@ class Case:
         days = self.scenario.duration / 86400.0
         if self.night:
             return float(len(self.cameras or ()))
-        if self.feed == "cameras":
+        if self.feed in ("cameras", CORRELATION):
             return days * len(self.cameras or ())
         if self.feed == "incidents":
             return days * len(profile.commune_by_id)
@@ -259,6 +270,34 @@ def _busy(rng: random.Random, profile: Profile, calendar: ProvinceCalendar, day:
         hour = rng.uniform(6.0, 21.0)
         if sum(expected_counts(camera.scene, hour, workday).values()) >= 3.0:
             return camera, hour
+
+
+def correlation_case(profile: Profile, seed: int) -> Case:
+    """A correlated incident: a burst of reports in a commune and a crowd on a camera of its district.
+
+    The camera and hour are drawn as for a crowd case (where a crowd can be
+    seen), the commune from the camera's district, the burst as in the field
+    report cases; both last 30 to 60 minutes. The feeds start an hour before
+    it, as camera cases do.
+    """
+    rng = random.Random(f"correlation-{seed}")
+    calendar = ProvinceCalendar(profile.calendar)
+    day = _day(rng)
+    camera, hour = _busy(rng, profile, calendar, day)
+    communes = sorted(c for c, d in profile.district_of_commune.items() if d == camera.district)
+    start = day.timestamp() + hour * 3600.0
+    params: dict[str, float | str] = {
+        "commune": rng.choice(communes),
+        "camera": camera.id,
+        "category": rng.choice(INCIDENT_CATEGORIES),
+        "min_per_hour": round(rng.uniform(8.0, 14.0), 1),
+        "multiplier": round(rng.uniform(4.0, 8.0), 1),
+    }
+    anomaly = Anomaly(CORRELATED, camera.district, start, start + rng.uniform(1800, 3600), params)
+    t0, t1 = start - CAMERA_WARMUP, anomaly.end + CAMERA_TAIL
+    weather = _weather(rng, [camera.district], t0, t1)
+    scenario = Scenario(f"eval-{CORRELATED}-{seed}", t0, t1, anomalies=with_parts(anomaly), weather_spells=weather)
+    return Case(CORRELATION, scenario, seed, (camera.id,))
 
 
 def clean_camera_cases(profile: Profile, seed: int, cameras: int) -> list[Case]:
@@ -465,8 +504,9 @@ def _sim_fingerprint() -> str:
 
 
 def simulate(case: Case, profile: Profile, cache: Path | None) -> list[Envelope]:
+    feeds = ("incidents", "cameras") if case.feed == CORRELATION else (case.feed,)
     spec = SimulationSpec(
-        profile, case.scenario, case.seed, feeds=(case.feed,), cameras=CameraSettings(camera_ids=case.cameras)
+        profile, case.scenario, case.seed, feeds=feeds, cameras=CameraSettings(camera_ids=case.cameras)
     )
     if cache is None:
         return list(events(spec))
@@ -482,11 +522,23 @@ def simulate(case: Case, profile: Profile, cache: Path | None) -> list[Envelope]
 
 
 def detect(feed: str, messages: Sequence[Envelope], profile: Profile, end: float) -> list[Alert]:
-    """The alert transitions the worker's default detectors give, batch by batch with a tick after each."""
-    topic = FEED_TOPICS[feed]
+    """The alert transitions the worker's default detectors give, batch by batch with a tick after each.
+
+    For correlated incidents, the field-report and camera detectors' alerts
+    then go through the correlation detector, as a worker routes them.
+    """
+    if feed == CORRELATION:
+        reports = [m for m in messages if not isinstance(m, CameraObservation)]
+        observations = [m for m in messages if isinstance(m, CameraObservation)]
+        sources = detect("incidents", reports, profile, end) + detect("cameras", observations, profile, end)
+        sources.sort(key=lambda a: a.event_time)
+        return sources + _run_detectors(ALERTS, BATCH_SECONDS["cameras"], sources, profile, end)
+    return _run_detectors(FEED_TOPICS[feed], BATCH_SECONDS[feed], messages, profile, end)
+
+
+def _run_detectors(topic: str, step: float, messages: Sequence[Envelope], profile: Profile, end: float) -> list[Alert]:
     detectors: list[Detector] = [d for d in default_detectors(profile) if d.topic == topic]
     lifecycle = AlertLifecycle(default_lifecycle_settings())
-    step = BATCH_SECONDS[feed]
     alerts: list[Alert] = []
     i, n = 0, len(messages)
     t = messages[0].event_time if messages else end
@@ -570,6 +622,8 @@ class Result:
     """Camera kind -> scene type -> [anomalies, detected]: the kinds of scene a kind goes unseen in."""
     clean_kinds: dict[str, dict[str, int]] = field(default_factory=dict)
     """Clean-run line -> anomaly kind -> alerts fired."""
+    parts: Score | None = None
+    """The bursts and crowds that correlated incidents were made of, scored by their own kinds."""
 
     def as_dict(self) -> dict[str, object]:
         kinds = self.injected.as_dict()
@@ -603,8 +657,12 @@ class Result:
                 kind: {scene: {"anomalies": n, "detected": d} for scene, (n, d) in sorted(scenes.items())}
                 for kind, scenes in self.by_scene.items()
             },
+            "correlated_parts": {k.kind: {"anomalies": k.anomalies, "detected": k.detected} for k in self.part_kinds()},
             "cpu_seconds": self.seconds,
         }
+
+    def part_kinds(self) -> list[KindScore]:
+        return [k for k in self.parts.kinds if k.anomalies] if self.parts is not None else []
 
     def ceiling(self) -> list[KindScore]:
         """Per kind with an oracle test: the visible anomalies (and how many of those were detected)."""
@@ -632,6 +690,10 @@ def render(result: Result) -> str:
         for kind, scenes in missed.items():
             parts = ", ".join(f"{scene} {d}/{n}" for scene, (n, d) in sorted(scenes.items()))
             lines.append(f"  {kind:<20} {parts}")
+    if result.parts is not None:
+        found = ", ".join(f"{k.kind} {k.detected} of {k.anomalies}" for k in result.part_kinds())
+        lines.append("")
+        lines.append(f"the parts of the correlated incidents, by their own rules: {found}")
     ceiling = result.ceiling()
     if ceiling:
         totals = {k.kind: k.anomalies for k in result.injected.kinds}
@@ -662,7 +724,7 @@ def with_history(case: Case, days: float, camera_hours: float = 0.0) -> Case:
     ``days`` of field reports and services; ``camera_hours`` of the camera's
     own feed (a camera-day costs about half a minute of CPU to simulate).
     """
-    seconds = camera_hours * 3600.0 if case.feed == "cameras" else days * 86400.0
+    seconds = camera_hours * 3600.0 if case.feed in ("cameras", CORRELATION) else days * 86400.0
     if seconds <= 0:
         return case
     scenario = dataclasses.replace(case.scenario, start=case.scenario.start - seconds)
@@ -683,7 +745,11 @@ def parse_seeds(text: str) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="1001-1030", help="evaluation seeds (tune on 1-20): 1001-1030 or 1,2,5")
-    parser.add_argument("--feeds", default="cameras,incidents,services", help="which feeds to evaluate")
+    parser.add_argument(
+        "--feeds",
+        default=",".join(FEEDS),
+        help=f"which feeds to evaluate ({CORRELATION}: correlated incidents, on the cameras and incidents feeds)",
+    )
     parser.add_argument("--clean-cameras", type=int, default=2, help="cameras per seed in the clean camera day")
     parser.add_argument("--clean-camera-seeds", type=int, default=4, help="how many seeds get a clean camera day")
     parser.add_argument(
@@ -724,9 +790,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seeds = parse_seeds(args.seeds)
     feeds = [f.strip() for f in args.feeds.split(",") if f.strip()]
-    unknown = sorted(set(feeds) - set(FEED_TOPICS))
+    unknown = sorted(set(feeds) - set(FEEDS))
     if unknown:
-        parser.error(f"--feeds: unknown {unknown}; choose from {', '.join(FEED_TOPICS)}")
+        parser.error(f"--feeds: unknown {unknown}; choose from {', '.join(FEEDS)}")
     camera_kinds = {k.strip() for k in args.camera_kinds.split(",") if k.strip()}
     if not camera_kinds or camera_kinds - set(CAMERA_KINDS):
         parser.error(f"--camera-kinds: {args.camera_kinds!r}; choose from {', '.join(CAMERA_KINDS)}")
@@ -739,6 +805,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cases += [incident_case(profile, seed), incident_case(profile, seed, clean=True)]
         if "services" in feeds:
             cases += [service_case(profile, seed), service_case(profile, seed, clean=True)]
+        if CORRELATION in feeds:
+            cases.append(correlation_case(profile, seed))
     for name in (
         "history_days",
         "camera_history_hours",
@@ -762,6 +830,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = _run_all([(case, args.cache) for case in cases], run_case, args.jobs, "runs")
     scores: list[Score] = []
     oracles: list[Score] = []
+    parts: list[Score] = []
     by_scene: dict[str, dict[str, list[int]]] = {}
     clean_kinds: dict[str, dict[str, int]] = {}
     entity_days: dict[str, float] = {}
@@ -773,6 +842,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for a in alerts:
                     if a.payload.status == "firing" and a.payload.kind in _scored():
                         kinds[a.payload.kind] = kinds.get(a.payload.kind, 0) + 1
+        elif case.feed == CORRELATION:
+            whole, own = _split(outcome.truths, lambda t: t.payload.kind == CORRELATED)
+            scores.append(score(whole, [a for a in outcome.alerts if a.payload.kind == CORRELATED]))
+            parts.append(score(own, [a for a in outcome.alerts if a.payload.kind != CORRELATED]))
         else:
             scores.append(score(outcome.truths, outcome.alerts))
             if case.feed == "cameras":
@@ -798,11 +871,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu = sum(o.seconds for o in outcomes)
     clean_alerts = {tally: sum(kinds.values()) for tally, kinds in clean_kinds.items()}
     result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds)
+    result.parts = merge(parts) if parts else None
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:
         args.json.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     return 0
+
+
+def _split(items: Sequence[T], test: Callable[[T], bool]) -> tuple[list[T], list[T]]:
+    """The items that pass ``test``, and the others."""
+    return [i for i in items if test(i)], [i for i in items if not test(i)]
 
 
 def _scored() -> frozenset[str]:

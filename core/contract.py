@@ -169,6 +169,7 @@ AnomalyKind: TypeAlias = Literal[
     "queue_surge",
     "portal_outage",
     "processing_backlog",
+    "correlated_incident",
 ]
 ANOMALY_KINDS: Final[tuple[str, ...]] = AnomalyKind.__args__  # type: ignore[attr-defined]
 
@@ -206,11 +207,10 @@ class Evidence(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     snapshot_ref: str | None = None
 
 
-AlertKind: TypeAlias = AnomalyKind | Literal["correlated_incident", "report_overdue"]
+AlertKind: TypeAlias = AnomalyKind | Literal["report_overdue"]
 """Alerts name the anomaly kind they detect, so they can be scored against the truth;
-two kinds have no injected counterpart: a combined alert across feeds, and a report
-past its handling deadline."""
-ALERT_KINDS: Final[tuple[str, ...]] = (*ANOMALY_KINDS, "correlated_incident", "report_overdue")
+a report past its handling deadline is the one kind with no injected counterpart."""
+ALERT_KINDS: Final[tuple[str, ...]] = (*ANOMALY_KINDS, "report_overdue")
 
 
 class AlertDetails(msgspec.Struct, frozen=True, kw_only=True, gc=False):

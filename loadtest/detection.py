@@ -26,9 +26,10 @@ from iocsim.loadtest.errors import LoadError
 from iocsim.loadtest.histograms import LatencyHistogram
 from iocsim.loadtest.pool import Pool
 from iocsim.loadtest.schedule import Schedule
-from iocsim.sim.scenario import ANOMALY_KINDS_BY_FEED
+from iocsim.sim.scenario import ANOMALY_KINDS_BY_FEED, CORRELATED, CORRELATED_FEEDS
 
 FEED_OF_KIND = {kind: feed for feed, kinds in ANOMALY_KINDS_BY_FEED.items() for kind in kinds}
+FEED_OF_KIND[CORRELATED] = CORRELATED_FEEDS[0]  # its reports and its crowd start together
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ CAMERA_KINDS = frozenset(
 INCIDENT_KINDS = frozenset({"incident_burst", "category_surge"})
 SERVICE_KINDS = frozenset({"counter_closure", "queue_surge", "portal_outage", "processing_backlog"})
 ANOMALY_KINDS_BY_FEED = {"cameras": CAMERA_KINDS, "incidents": INCIDENT_KINDS, "services": SERVICE_KINDS}
+CORRELATED = "correlated_incident"
+CORRELATED_FEEDS = ("incidents", "cameras")
 PORTAL = "portal"
 PROVINCE = "province"
 
@@ -97,6 +99,8 @@ class Anomaly:
     start: float
     end: float
     params: dict[str, float | str] = field(default_factory=dict)
+    part_of: str | None = None
+    """The kind of the anomaly this one is injected as a part of (see :func:`with_parts`)."""
 
     def active(self, t: float) -> bool:
         return self.start <= t < self.end
@@ -203,14 +207,43 @@ def parse_scenario(raw: bytes | str, source: str = "scenario") -> Scenario:
         )
         for i, w in enumerate(spec.weather)
     )
-    anomalies = []
+    anomalies: list[Anomaly] = []
     for i, a in enumerate(spec.anomalies):
         start = t0 + parse_duration(a.start, f"anomalies[{i}].start")
         length = parse_duration(a.duration, f"anomalies[{i}].duration")
         if length <= 0:
             raise ScenarioError(f"anomalies[{i}].duration", "must be positive")
-        anomalies.append(Anomaly(a.kind, a.entity, start, start + length, dict(a.params)))
+        anomaly = Anomaly(a.kind, a.entity, start, start + length, dict(a.params))
+        anomalies.extend(with_parts(anomaly, f"anomalies[{i}].params"))
     return Scenario(spec.name, t0, end, spec.description, spec.seed, spec.profile, weather, tuple(anomalies))
+
+
+def with_parts(anomaly: Anomaly, where: str = "params") -> tuple[Anomaly, ...]:
+    """The anomaly, and for a correlated incident the burst and the crowd it is made of.
+
+    A correlated incident is what the operations centre's cross-feed rule is
+    for: something happens in a district (a landslide, a fight at the market)
+    and people both report it and gather where a camera sees them. It is
+    injected as its parts, each labelled too (their own detectors should call
+    them), over the same time: a burst of ``category`` reports (default
+    ``natural_disaster``) at ``min_per_hour`` in ``commune``, and a crowd of
+    ``multiplier`` times the usual people at ``camera``.
+    """
+    if anomaly.kind != CORRELATED:
+        return (anomaly,)
+    missing = [name for name in ("commune", "camera") if not isinstance(anomaly.params.get(name), str)]
+    if missing:
+        raise ScenarioError(where, f"{CORRELATED} needs {' and '.join(missing)} (ids in its district)")
+    p = anomaly.params
+    burst: dict[str, float | str] = {"category": p.get("category", "natural_disaster")}
+    if "min_per_hour" in p:
+        burst["min_per_hour"] = p["min_per_hour"]
+    crowd: dict[str, float | str] = {"multiplier": p["multiplier"]} if "multiplier" in p else {}
+    return (
+        anomaly,
+        Anomaly("incident_burst", str(p["commune"]), anomaly.start, anomaly.end, burst, CORRELATED),
+        Anomaly("crowd", str(p["camera"]), anomaly.start, anomaly.end, crowd, CORRELATED),
+    )
 
 
 def _intensity(value: float, field_name: str) -> float:
@@ -221,8 +254,10 @@ def _intensity(value: float, field_name: str) -> float:
 
 def check_against(scenario: Scenario, profile: Profile) -> None:
     """Fail on an anomaly whose entity the profile does not have."""
-    for i, anomaly in enumerate(scenario.anomalies):
-        where = f"anomalies[{i}].entity"
+    i = -1
+    for anomaly in scenario.anomalies:
+        i += anomaly.part_of is None
+        where = f"anomalies[{i}].params" if anomaly.part_of else f"anomalies[{i}].entity"
         if anomaly.kind in CAMERA_KINDS and anomaly.entity_id not in profile.camera_by_id:
             raise ScenarioError(where, f"{anomaly.kind} needs a camera id; {anomaly.entity_id!r} is not one")
         if anomaly.kind == "incident_burst" and anomaly.entity_id not in profile.commune_by_id:
@@ -235,7 +270,20 @@ def check_against(scenario: Scenario, profile: Profile) -> None:
             raise ScenarioError(where, f"{anomaly.kind} needs an office id; {anomaly.entity_id!r} is not one")
         if anomaly.kind == "processing_backlog" and anomaly.entity_id not in {*profile.office_by_id, PORTAL}:
             raise ScenarioError(where, f"processing_backlog needs an office id or {PORTAL!r}")
+        if anomaly.kind == CORRELATED:
+            _check_correlated(anomaly, profile, where)
     for i, spell in enumerate(scenario.weather_spells):
         unknown = spell.districts - set(profile.district_by_id)
         if unknown:
             raise ScenarioError(f"weather[{i}].districts", f"unknown districts {sorted(unknown)}")
+
+
+def _check_correlated(anomaly: Anomaly, profile: Profile, where: str) -> None:
+    district = anomaly.entity_id
+    if district not in profile.district_by_id:
+        raise ScenarioError(where, f"{CORRELATED} needs a district id; {district!r} is not one")
+    commune, camera = str(anomaly.params.get("commune")), str(anomaly.params.get("camera"))
+    if profile.district_of_commune.get(commune) != district:
+        raise ScenarioError(where, f"{CORRELATED}: commune {commune!r} is not in {district!r}")
+    if camera not in profile.camera_by_id or profile.camera_by_id[camera].district != district:
+        raise ScenarioError(where, f"{CORRELATED}: camera {camera!r} is not in {district!r}")

@@ -6,7 +6,16 @@ from collections.abc import Collection, Iterator
 
 from iocsim.contract import TRUTH, AnomalyDetails, TruthEvent
 from iocsim.sim.profiles import Profile
-from iocsim.sim.scenario import ANOMALY_KINDS_BY_FEED, CAMERA_KINDS, PORTAL, PROVINCE, Anomaly, Scenario
+from iocsim.sim.scenario import (
+    ANOMALY_KINDS_BY_FEED,
+    CAMERA_KINDS,
+    CORRELATED,
+    CORRELATED_FEEDS,
+    PORTAL,
+    PROVINCE,
+    Anomaly,
+    Scenario,
+)
 
 
 class TruthFeed:
@@ -28,12 +37,18 @@ class TruthFeed:
         self.profile = profile
         self.scenario = scenario
         self.kinds = frozenset(kind for feed in feeds for kind in ANOMALY_KINDS_BY_FEED[feed])
+        if all(feed in feeds for feed in CORRELATED_FEEDS):
+            self.kinds |= {CORRELATED}
         self.camera_ids = None if camera_ids is None else frozenset(camera_ids)
 
     def _shown(self, anomaly: Anomaly) -> bool:
         if anomaly.kind not in self.kinds or anomaly.start >= self.scenario.end:
             return False
-        return self.camera_ids is None or anomaly.kind not in CAMERA_KINDS or anomaly.entity_id in self.camera_ids
+        if self.camera_ids is None:
+            return True
+        if anomaly.kind == CORRELATED:
+            return anomaly.params.get("camera") in self.camera_ids
+        return anomaly.kind not in CAMERA_KINDS or anomaly.entity_id in self.camera_ids
 
     def events(self) -> Iterator[TruthEvent]:
         ordered = sorted(enumerate(self.scenario.anomalies), key=lambda item: (item[1].start, item[0]))
@@ -59,6 +74,8 @@ class TruthFeed:
     def _place(self, anomaly: Anomaly) -> tuple[str, str | None]:
         profile = self.profile
         entity = anomaly.entity_id
+        if anomaly.kind == CORRELATED:
+            return entity, str(anomaly.params.get("commune"))
         if entity in profile.camera_by_id:
             camera = profile.camera_by_id[entity]
             return camera.district, camera.commune

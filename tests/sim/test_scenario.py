@@ -9,6 +9,7 @@ from iocsim.sim.errors import ScenarioError
 from iocsim.sim.profiles import load_profile
 from iocsim.sim.scenario import (
     ANOMALY_KINDS_BY_FEED,
+    CORRELATED,
     available_scenarios,
     check_against,
     load_scenario,
@@ -48,9 +49,48 @@ def test_every_shipped_scenario_fits_the_default_profile() -> None:
 
 def test_every_kind_scenario_has_each_kind_once() -> None:
     scenario = load_scenario("every_kind")
-    kinds = [a.kind for a in scenario.anomalies]
-    every = {kind for kinds_of_feed in ANOMALY_KINDS_BY_FEED.values() for kind in kinds_of_feed}
-    assert sorted(kinds) == sorted(every) == sorted(ANOMALY_KINDS)
+    declared = [a.kind for a in scenario.anomalies if a.part_of is None]
+    every = {kind for kinds_of_feed in ANOMALY_KINDS_BY_FEED.values() for kind in kinds_of_feed} | {CORRELATED}
+    assert sorted({a.kind for a in scenario.anomalies}) == sorted(every) == sorted(ANOMALY_KINDS)
+    assert len(declared) == len(set(declared))
+
+
+CORRELATED_LINE = (
+    "anomalies:\n  - {{kind: crowd, entity: MA-02, start: 1m, duration: 1m}}\n"
+    "  - {{kind: correlated_incident, entity: muong-ang, start: 10m, duration: 40m,"
+    " params: {{commune: {commune}, camera: {camera}, category: public_order, min_per_hour: 12, multiplier: 5}}}}\n"
+)
+
+
+def test_a_correlated_incident_is_injected_as_a_burst_and_a_crowd_over_the_same_time() -> None:
+    scenario = parse_scenario(BASE + CORRELATED_LINE.format(commune="muong-ang/ang-to", camera="MA-01"))
+    check_against(scenario, load_profile())
+    whole, burst, crowd = scenario.anomalies[1:]
+    assert (whole.kind, whole.entity_id, whole.part_of) == (CORRELATED, "muong-ang", None)
+    assert (burst.kind, burst.entity_id, burst.part_of) == ("incident_burst", "muong-ang/ang-to", CORRELATED)
+    assert burst.params == {"category": "public_order", "min_per_hour": 12.0}
+    assert (crowd.kind, crowd.entity_id, crowd.params) == ("crowd", "MA-01", {"multiplier": 5.0})
+    assert {(a.start, a.end) for a in (whole, burst, crowd)} == {(whole.start, whole.end)}
+
+
+@pytest.mark.parametrize(
+    ("commune", "camera", "message"),
+    [
+        ("tua-chua/huoi-so", "MA-01", "commune 'tua-chua/huoi-so' is not in 'muong-ang'"),
+        ("muong-ang/ang-to", "TC-01", "camera 'TC-01' is not in 'muong-ang'"),
+    ],
+)
+def test_a_correlated_incident_must_stay_in_its_district(commune: str, camera: str, message: str) -> None:
+    scenario = parse_scenario(BASE + CORRELATED_LINE.format(commune=commune, camera=camera))
+    with pytest.raises(ScenarioError, match=r"anomalies\[1\]\.entity") as info:
+        check_against(scenario, load_profile())
+    assert message in str(info.value)
+
+
+def test_a_correlated_incident_names_its_commune_and_camera() -> None:
+    line = "anomalies:\n  - {kind: correlated_incident, entity: muong-ang, start: 1m, duration: 1h}\n"
+    with pytest.raises(ScenarioError, match=r"anomalies\[0\]\.params.*commune and camera"):
+        parse_scenario(BASE + line)
 
 
 @pytest.mark.parametrize(
@@ -105,3 +145,9 @@ def test_truth_leaves_out_what_the_run_cannot_show() -> None:
     assert {t.payload.kind for t in services_only} == set(ANOMALY_KINDS_BY_FEED["services"])
     one_camera = list(TruthFeed(profile, scenario, feeds=("cameras",), camera_ids=("MA-03",)).events())
     assert [(t.payload.kind, t.entity_id) for t in one_camera] == [("camera_covered", "MA-03")]
+    both = ("cameras", "incidents")
+    without_its_camera = list(TruthFeed(profile, scenario, feeds=both, camera_ids=("MA-03",)).events())
+    assert CORRELATED not in {t.payload.kind for t in without_its_camera}
+    with_it = list(TruthFeed(profile, scenario, feeds=both, camera_ids=("MA-01",)).events())
+    correlated = [(t.entity_id, t.district, t.commune) for t in with_it if t.payload.kind == CORRELATED]
+    assert correlated == [("muong-ang", "muong-ang", "muong-ang/muong-ang")]

@@ -35,7 +35,7 @@ def transitions(signals: list[Signal]) -> list[tuple[str, str]]:
     return [(a.entity_id, a.payload.status) for a in alerts]
 
 
-def test_a_burst_and_a_crowd_in_one_district_fire_once_and_resolve_with_either() -> None:
+def test_a_burst_and_a_crowd_in_one_district_fire_once_and_resolve_when_neither_fires() -> None:
     detector = CorrelationDetector()
     burst = alert("incident_burst", "tua-chua/huoi-so", "tua-chua", "firing", T0, T0 - 60)
     crowd = alert("crowd", "TC-12", "tua-chua", "firing", T0 + 600, T0 + 570)
@@ -43,11 +43,32 @@ def test_a_burst_and_a_crowd_in_one_district_fire_once_and_resolve_with_either()
     signals += detector.update([crowd, burst])  # replayed: nothing new
     signals += detector.tick(T0 + 700)
     signals += detector.update([alert("crowd", "TC-12", "tua-chua", "resolved", T0 + 1800, T0 + 570)])
+    assert transitions(signals) == [("tua-chua", "firing")]
+    signals += detector.update([alert("incident_burst", "tua-chua/huoi-so", "tua-chua", "resolved", T0 + 2400, T0)])
     assert transitions(signals) == [("tua-chua", "firing"), ("tua-chua", "resolved")]
     fired = next(s for s in signals if s.active)
     assert (fired.rule, fired.kind, fired.severity) == (RULE, "correlated_incident", "critical")
     assert "tua-chua/huoi-so" in fired.summary and "TC-12" in fired.summary
-    assert fired.evidence.observed == 630.0
+    assert fired.evidence.observed == 0.0
+
+
+def test_a_crowd_that_ended_minutes_before_the_reports_still_correlates_with_them() -> None:
+    detector = CorrelationDetector()
+    signals = detector.update(
+        [
+            alert("crowd", "TC-12", "tua-chua", "firing", T0, T0),
+            alert("crowd", "TC-12", "tua-chua", "resolved", T0 + 300, T0),
+        ]
+    )
+    signals += detector.update(
+        [alert("incident_burst", "tua-chua/huoi-so", "tua-chua", "firing", T0 + 1200, T0 + 1140)]
+    )
+    assert transitions(signals) == [("tua-chua", "firing")]
+    assert signals[-1].evidence.observed == 840.0
+    signals += detector.update(
+        [alert("incident_burst", "tua-chua/huoi-so", "tua-chua", "resolved", T0 + 4000, T0 + 1140)]
+    )
+    assert transitions(signals) == [("tua-chua", "firing"), ("tua-chua", "resolved")]
 
 
 def test_different_districts_or_distant_starts_do_not_correlate() -> None:
@@ -57,7 +78,8 @@ def test_different_districts_or_distant_starts_do_not_correlate() -> None:
             alert("incident_burst", "tua-chua/huoi-so", "tua-chua", "firing", T0, T0),
             alert("crowd", "MA-01", "muong-ang", "firing", T0 + 60, T0 + 30),
             alert("incident_burst", "muong-nhe/sin-thau", "muong-nhe", "firing", T0 + 60, T0 + 60),
-            alert("night_intrusion", "MN-04", "muong-nhe", "firing", T0 + 4000, T0 + 3900),
+            alert("incident_burst", "muong-nhe/sin-thau", "muong-nhe", "resolved", T0 + 1800, T0 + 60),
+            alert("night_intrusion", "MN-04", "muong-nhe", "firing", T0 + 3700, T0 + 3610),
         ]
     )
     assert [s for s in signals if s.active] == []
