@@ -254,9 +254,10 @@ def _intensity(value: float, field_name: str) -> float:
 
 def check_against(scenario: Scenario, profile: Profile) -> None:
     """Fail on an anomaly whose entity the profile does not have."""
-    i = -1
+    i = -1  # index in the scenario file, where a correlated incident's parts follow it
     for anomaly in scenario.anomalies:
-        i += anomaly.part_of is None
+        if anomaly.part_of is None:
+            i += 1
         where = f"anomalies[{i}].params" if anomaly.part_of else f"anomalies[{i}].entity"
         if anomaly.kind in CAMERA_KINDS and anomaly.entity_id not in profile.camera_by_id:
             raise ScenarioError(where, f"{anomaly.kind} needs a camera id; {anomaly.entity_id!r} is not one")
