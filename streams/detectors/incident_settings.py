@@ -136,8 +136,12 @@ class IncidentDetectorSettings:
 
     ``burst``: one commune and category; windows of 15, 30 and 60 minutes (a
     landslide brings reports within the hour). ``surge``: one district and
-    category over 1 and 2 hours, counting each commune once (or every commune
-    but the busiest, when that is more), and at least 3. ``p_value`` 1e-6: a
+    category over half an hour, 1 and 2 hours, counting each commune once (or
+    every commune but the busiest, when that is more), and at least 3. The
+    half hour calls a surge whose first reports come close together: on the
+    tuning seeds 1-50 the median time to detect fell from 1354 s to 1154 s
+    (1323 s to 1209 s after 28 clean days, no false surge added over 200,000
+    commune-days); adding a quarter hour made it 1209 s. ``p_value`` 1e-6: a
     province of 129 communes and 7 categories judges some 10^5 windows a day,
     so false alarms stay below one every few weeks; counts being whole
     numbers, they are rarer still (about 1e-4 per commune-day measured on
@@ -166,7 +170,7 @@ class IncidentDetectorSettings:
     """
 
     burst: ScanSettings = ScanSettings((900.0, 1800.0, 3600.0), 1e-6, 2)
-    surge: ScanSettings = ScanSettings((3600.0, 7200.0), 1e-6, 3)
+    surge: ScanSettings = ScanSettings((1800.0, 3600.0, 7200.0), 1e-6, 3)
     shared_window_seconds: float = 7200.0
     shared_min_count: int = 2
     shared_p_value: float = 1e-3

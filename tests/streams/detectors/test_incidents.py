@@ -368,6 +368,15 @@ def test_a_surge_is_called_once_three_communes_report_it() -> None:
     assert [(s.entity_id, s.active, s.evidence.observed) for s in signals] == [("muong-nhe", True, 3.0)]
 
 
+def test_three_communes_within_half_an_hour_are_a_surge_where_the_hour_expects_more() -> None:
+    """Huyện Điện Biên is large: three land reports in an hour are not improbable there, in 16 minutes they are."""
+    reports = [(0, "he-muong"), (8, "hua-thanh"), (16, "muong-loi")]
+    signals = _surge_signals(reports, "dien-bien")
+    assert [(s.active, s.evidence.observed) for s in signals] == [(True, 3.0)]
+    assert "in 30 min" in signals[0].summary
+    assert _surge_signals([(0, "he-muong"), (20, "hua-thanh"), (40, "muong-loi")], "dien-bien") == []
+
+
 def test_in_a_district_of_few_communes_reports_beyond_the_busiest_commune_count() -> None:
     """Mường Lay has three communes: a surge there must not wait for all of them."""
     reports = [(m, "na-lay") for m in (0, 5, 10, 15)] + [(m, "song-da") for m in (2, 8, 14)]
