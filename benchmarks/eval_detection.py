@@ -870,8 +870,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     oracle = merge(oracles) if "services" in feeds else None
     cpu = sum(o.seconds for o in outcomes)
     clean_alerts = {tally: sum(kinds.values()) for tally, kinds in clean_kinds.items()}
-    result = Result(merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds)
-    result.parts = merge(parts) if parts else None
+    correlated_parts = merge(parts) if parts else None
+    result = Result(
+        merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds, correlated_parts
+    )
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:
