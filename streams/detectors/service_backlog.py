@@ -12,7 +12,11 @@ raises the alert:
   day(s), more not completed by it than the profile's on-time target allows
   (a binomial upper tail against ``1 - target``);
 - *late*: the same test on the recent completions' own on-time flags: the
-  service level as the province reports it.
+  service level as the province reports it;
+- *stalled*: the collapse test on the dossiers seen submitted, against the
+  completions their progress through their legal time makes likely
+  (``service_pipeline``). It needs no rate, so it is the sharpest once the
+  dossiers in hand were seen handed in.
 
 All count working time only (back offices work office hours), so nights,
 weekends and Tết neither look like a collapse nor teach one. The completion
@@ -33,8 +37,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from iocsim.contract import ServiceEvent
+from iocsim.sim.dossiers import WorkingClock
 from iocsim.sim.profiles import Profile
 from iocsim.streams.detectors.service_base import EntityState, SeenIds, ServiceDetector, count_between
+from iocsim.streams.detectors.service_pipeline import DossierPipeline, Hazard
 from iocsim.streams.detectors.service_priors import per_open_hour
 from iocsim.streams.detectors.service_rates import HourGrid, RateModel
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
@@ -45,6 +51,10 @@ from iocsim.streams.lifecycle import Signal
 
 BACKLOG_RULE = "services.backlog"
 _BASELINE_MEMORY = 500.0
+_SEEN_MEMORY = 100.0
+"""Completions over which the share of dossiers seen handed in is averaged."""
+_IN_HAND_SECONDS = 60.0
+"""How long the dossiers in hand are judged by the same counts (the costliest test; a backlog builds over hours)."""
 
 Verdict = tuple[float, tuple[float, float, float], str, float]
 """(p-value, evidence, summary, start of what it judged)."""
@@ -52,9 +62,10 @@ Verdict = tuple[float, tuple[float, float, float], str, float]
 
 @dataclass(kw_only=True)
 class BacklogState(EntityState):
-    """One back office: recent completions and outcomes, learned pace, on-time baseline and verdict."""
+    """One back office: recent completions and outcomes, dossiers in hand, learned pace and verdict."""
 
     model: RateModel
+    pipeline: DossierPipeline
     start: float
     latest: float = float("-inf")
     completions: list[float] = field(default_factory=list)
@@ -67,6 +78,9 @@ class BacklogState(EntityState):
     judged: int = 0
     checked: float = float("-inf")
     gate: SignalGate = field(default_factory=SignalGate)
+    seen_share: float = 0.0
+    seen_judged: int = 0
+    in_hand: tuple[float, list[tuple[int, float]]] | None = field(default=None, repr=False, compare=False)
 
 
 class BacklogDetector(ServiceDetector[BacklogState]):
@@ -84,6 +98,22 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         self._allowed = {t.id: max(1, math.ceil(t.processing_days - 1e-9)) for t in profile.services.service_types}
         self._longest_allowed = max(self._allowed.values(), default=1)
         self._began: dict[tuple[float, str], float] = {}
+        self.hazard = Hazard(self.backlog.hazard_bin_share, self.backlog.hazard_bins)
+        self._hazard_prior = self.hazard.prior(
+            self.backlog.hazard_prior_dossiers, self.backlog.hazard_prior_median, self.target
+        )
+        self._clock: WorkingClock | None = None
+
+    def clock(self, t: float) -> WorkingClock:
+        """Working seconds since a day well before ``t``: only their differences matter."""
+        if self._clock is None:
+            first = self.calendar.local(t).date() - dt.timedelta(days=400)
+            self._clock = WorkingClock(self.calendar, first)
+        return self._clock
+
+    def _new_pipeline(self) -> DossierPipeline:
+        completions, exposure = self._hazard_prior
+        return DossierPipeline(completions.copy(), exposure.copy())
 
     def reads(self, event: ServiceEvent) -> bool:
         return event.payload.kind in ("dossier_submitted", "dossier_completed")
@@ -94,13 +124,20 @@ class BacklogDetector(ServiceDetector[BacklogState]):
     def new_state(self, event: ServiceEvent) -> BacklogState:
         t = event.event_time
         model = RateModel.fresh(self.grid, self._prior(event.entity_id), self.backlog.rates, t)
-        return BacklogState(district=event.district, model=model, start=t, on_time=self.target)
+        pipeline = self._new_pipeline()
+        return BacklogState(district=event.district, model=model, start=t, on_time=self.target, pipeline=pipeline)
 
     def handle(self, key: str, state: BacklogState, event: ServiceEvent) -> list[Signal]:
         t, payload = event.event_time, event.payload
         deadline = payload.deadline
         if payload.kind == "dossier_completed":
             self._complete(state, t, deadline, payload.on_time, payload.service_type)
+        if payload.kind == "dossier_completed":
+            seen = state.pipeline.complete(self.clock(t), payload.item_id, t)
+            state.seen_judged += 1
+            state.seen_share += (int(seen) - state.seen_share) / min(state.seen_judged, _SEEN_MEMORY)
+        elif deadline is not None:
+            state.pipeline.submit(self.clock(t), payload.item_id, t, deadline)
         if deadline is not None:
             self._track_cohort(state, event, deadline)
         state.latest = max(state.latest, t)
@@ -152,6 +189,7 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         level = b.release_level if active else b.level
         verdicts: list[Verdict] = [(1.0, (0.0, 0.0, 0.0), "", now)]
         verdicts += [*self._collapse(state, now, level), *self._late(state, now), *self._overdue(state, now)]
+        verdicts += self._stalled(state, now, level)
         p_value, evidence, summary, since = min(verdicts, key=lambda v: v[0])
         if active and p_value >= b.release_level:
             state.skip.append((state.since if state.since is not None else now, now))
@@ -171,6 +209,8 @@ class BacklogDetector(ServiceDetector[BacklogState]):
     def _collapse(self, state: BacklogState, now: float, level: float) -> list[Verdict]:
         b = self.backlog
         out: list[Verdict] = []
+        if state.seen_share >= b.rate_until_seen:
+            return out
         for hours in b.windows_hours:
             start = max(self.grid.rewind(now, hours * 3600.0), state.start)
             if start >= now:
@@ -182,6 +222,26 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             threshold = float(lower_threshold(mean, shape, level))
             summary = f"{n} dossiers completed in the last {hours:g} working hours where {mean:.1f} were expected"
             out.append((nb_cdf(n, mean, shape), (float(n), mean, threshold), summary, start))
+        return out
+
+    def _stalled(self, state: BacklogState, now: float, level: float) -> list[Verdict]:
+        b = self.backlog
+        starts = [max(self.grid.rewind(now, hours * 3600.0), state.start) for hours in b.windows_hours]
+        if state.in_hand is not None and 0.0 <= now - state.in_hand[0] < _IN_HAND_SECONDS:
+            counts = state.in_hand[1]
+        else:
+            counts = state.pipeline.expect(self.hazard, self.clock(now), [(start, now) for start in starts])
+            state.in_hand = (now, counts)
+        out: list[Verdict] = []
+        for hours, start, (n, mean) in zip(b.windows_hours, starts, counts, strict=True):
+            if mean < b.min_expected or n > b.collapse_ratio * mean:
+                continue
+            threshold = float(lower_threshold(mean, math.inf, level))
+            summary = (
+                f"{n} of the dossiers in hand completed in the last {hours:g} working hours"
+                f" where their progress made {mean:.1f} likely"
+            )
+            out.append((nb_cdf(n, mean, math.inf), (float(n), mean, threshold), summary, start))
         return out
 
     def _late(self, state: BacklogState, now: float) -> list[Verdict]:
@@ -285,7 +345,16 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         learned = [t for t in state.completions[:cut] if not any(a <= t < b for a, b in skip)]
         del state.completions[:cut]
         state.model.learn(self.grid, horizon, learned, skip)
+        state.pipeline.learn(self.hazard, self.clock(horizon), horizon, skip)
         state.skip = [(a, b) for a, b in state.skip if b > state.model.until]
+
+    def _pipeline_from(self, key: str, data: Any) -> DossierPipeline:
+        """The stored pipeline; a state from before pipelines starts an empty one."""
+        if data is None:
+            return self._new_pipeline()
+        if not isinstance(data, Mapping):
+            raise StateError(key, "unreadable backlog state: pipeline is not a mapping")
+        return DossierPipeline.from_dict(f"{key}.pipeline", data, self.hazard, self.clock)
 
     def state_to_dict(self, state: BacklogState) -> dict[str, Any]:
         return {
@@ -304,6 +373,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             "judged": state.judged,
             "checked": never_as_null(state.checked),
             "gate": state.gate.to_list(),
+            "pipeline": state.pipeline.to_dict(),
+            "seen_share": state.seen_share,
+            "seen_judged": state.seen_judged,
         }
 
     def state_from_dict(self, key: str, data: Mapping[str, Any]) -> BacklogState:
@@ -328,6 +400,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
                 judged=int(state_part(data, key, "judged")),
                 checked=null_as_never(state_part(data, key, "checked")),
                 gate=SignalGate.from_list(f"{key}.gate", state_part(data, key, "gate")),
+                pipeline=self._pipeline_from(key, data.get("pipeline")),
+                seen_share=float(data.get("seen_share", 0.0)),
+                seen_judged=int(data.get("seen_judged", 0)),
             )
         except (TypeError, ValueError) as exc:
             raise StateError(key, f"unreadable backlog state: {exc}") from exc

@@ -187,7 +187,15 @@ class BacklogSettings:
     on-time target allows, at ``level``. Overdue: the same test on the dossiers
     whose deadline passed in each of ``overdue_hours`` (working hours back),
     counting those not completed by their deadline: a dossier is late as soon
-    as its deadline passes. The alert ends when none holds at
+    as its deadline passes. Stalled: the collapse test on the dossiers seen
+    submitted, against the completions their progress makes likely (see
+    ``service_pipeline``; the completion hazard over the share of legal time
+    used has ``hazard_bins`` bins of ``hazard_bin_share``, and a lognormal
+    prior worth ``hazard_prior_dossiers`` with a median share
+    ``hazard_prior_median``). Once ``rate_until_seen`` of the completions
+    are of dossiers seen handed in, the stalled test judges collapses alone:
+    the hourly rate knows nothing of holidays and quiet days in the pipeline,
+    and is kept for a cold start. The alert ends when none holds at
     ``release_level``. Without messages it is re-judged every ``check_seconds``
     (a backlog builds over hours).
     """
@@ -204,6 +212,11 @@ class BacklogSettings:
     rates: RateSettings = field(
         default_factory=lambda: RateSettings(pooled_weight_hours=16.0, pooled_memory_hours=80.0, max_shape=100.0)
     )
+    hazard_bin_share: float = 0.05
+    hazard_bins: int = 60
+    hazard_prior_dossiers: float = 20.0
+    hazard_prior_median: float = 0.5
+    rate_until_seen: float = 0.8
 
     def __post_init__(self) -> None:
         _check_windows("backlog.windows_hours", self.windows_hours)
@@ -216,9 +229,15 @@ class BacklogSettings:
         counts = self.on_time_counts
         if not counts or min(counts) < 1 or tuple(sorted(counts)) != counts:
             raise SettingsError("backlog.on_time_counts", "needs increasing counts >= 1")
-        for name in ("on_time_horizon_hours", "check_seconds"):
+        for name in ("on_time_horizon_hours", "check_seconds", "hazard_bin_share", "hazard_prior_dossiers"):
             if not getattr(self, name) > 0:
                 raise SettingsError(f"backlog.{name}", "must be > 0")
+        if self.hazard_bins < 2:
+            raise SettingsError("backlog.hazard_bins", "must be >= 2")
+        if not 0.0 < self.rate_until_seen <= 1.0:
+            raise SettingsError("backlog.rate_until_seen", "must be in (0, 1]")
+        if not 0.0 < self.hazard_prior_median < 1.0:
+            raise SettingsError("backlog.hazard_prior_median", "must be in (0, 1)")
 
 
 @dataclass(frozen=True)
