@@ -53,7 +53,7 @@ BACKLOG_RULE = "services.backlog"
 _BASELINE_MEMORY = 500.0
 _SEEN_MEMORY = 100.0
 """Completions over which the share of dossiers seen handed in is averaged."""
-_IN_HAND_SECONDS = 60.0
+_IN_HAND_SECONDS = 300.0
 """How long the dossiers in hand are judged by the same counts (the costliest test; a backlog builds over hours)."""
 
 Verdict = tuple[float, tuple[float, float, float], str, float]
