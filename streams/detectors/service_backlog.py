@@ -132,7 +132,6 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         deadline = payload.deadline
         if payload.kind == "dossier_completed":
             self._complete(state, t, deadline, payload.on_time, payload.service_type)
-        if payload.kind == "dossier_completed":
             seen = state.pipeline.complete(self.clock(t), payload.item_id, t)
             state.seen_judged += 1
             state.seen_share += (int(seen) - state.seen_share) / min(state.seen_judged, _SEEN_MEMORY)
