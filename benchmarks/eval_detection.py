@@ -89,6 +89,7 @@ import json
 import math
 import pickle
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -111,6 +112,7 @@ from iocsim.contract import (
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
 from iocsim.sim.cameras.feed import CameraSettings, camera_link
+from iocsim.sim.dossiers import WorkingClock
 from iocsim.sim.profiles import Camera, Profile, load_profile
 from iocsim.sim.scenario import CORRELATED, PORTAL, Anomaly, Scenario, WeatherSpell, with_parts
 from iocsim.sim.services import ServiceFeed
@@ -624,6 +626,8 @@ class Result:
     """Clean-run line -> anomaly kind -> alerts fired."""
     parts: Score | None = None
     """The bursts and crowds that correlated incidents were made of, scored by their own kinds."""
+    backlog_office_hours: list[float] = field(default_factory=list)
+    """Time to detect each detected processing backlog, counted in office hours."""
 
     def as_dict(self) -> dict[str, object]:
         kinds = self.injected.as_dict()
@@ -658,6 +662,7 @@ class Result:
                 for kind, scenes in self.by_scene.items()
             },
             "correlated_parts": {k.kind: {"anomalies": k.anomalies, "detected": k.detected} for k in self.part_kinds()},
+            "backlog_detect_office_hours_median": _median(self.backlog_office_hours),
             "cpu_seconds": self.seconds,
         }
 
@@ -694,6 +699,12 @@ def render(result: Result) -> str:
         found = ", ".join(f"{k.kind} {k.detected} of {k.anomalies}" for k in result.part_kinds())
         lines.append("")
         lines.append(f"the parts of the correlated incidents, by their own rules: {found}")
+    if result.backlog_office_hours:
+        lines.append("")
+        lines.append(
+            "processing backlogs, time to detect counted in office hours (back offices work no other):"
+            f" median {_median(result.backlog_office_hours):.1f} h"
+        )
     ceiling = result.ceiling()
     if ceiling:
         totals = {k.kind: k.anomalies for k in result.injected.kinds}
@@ -871,14 +882,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     cpu = sum(o.seconds for o in outcomes)
     clean_alerts = {tally: sum(kinds.values()) for tally, kinds in clean_kinds.items()}
     correlated_parts = merge(parts) if parts else None
+    injected = merge(scores)
     result = Result(
-        merge(scores), clean_alerts, entity_days, seeds, cpu, oracle, by_scene, clean_kinds, correlated_parts
+        injected,
+        clean_alerts,
+        entity_days,
+        seeds,
+        cpu,
+        oracle,
+        by_scene,
+        clean_kinds,
+        correlated_parts,
+        backlog_office_hours(injected, profile),
     )
     print(render(result))
     print(f"wall {time.monotonic() - began:.0f} s", file=sys.stderr)
     if args.json is not None:
         args.json.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
     return 0
+
+
+def backlog_office_hours(injected: Score, profile: Profile) -> list[float]:
+    """Each detected backlog's time to detect, in office hours: a backlog begun at night shows at the next opening."""
+    found = [o for o in injected.outcomes if o.kind == "processing_backlog" and o.detect_seconds is not None]
+    if not found:
+        return []
+    first = min(o.start for o in found)
+    clock = WorkingClock(ProvinceCalendar(profile.calendar), dt.datetime.fromtimestamp(first, ZONE).date())
+    return [
+        (clock.work_at(o.start + o.detect_seconds) - clock.work_at(o.start)) / 3600.0
+        for o in found
+        if o.detect_seconds is not None
+    ]
+
+
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def _split(items: Sequence[T], test: Callable[[T], bool]) -> tuple[list[T], list[T]]:
