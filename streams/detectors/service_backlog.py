@@ -98,7 +98,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         self._allowed = {t.id: max(1, math.ceil(t.processing_days - 1e-9)) for t in profile.services.service_types}
         self._longest_allowed = max(self._allowed.values(), default=1)
         self._began: dict[tuple[float, str], float] = {}
-        self.hazard = Hazard(self.backlog.hazard_bin_share, self.backlog.hazard_bins)
+        self.hazard = Hazard(
+            self.backlog.hazard_bin_share, self.backlog.hazard_bins, self.backlog.hazard_memory_dossiers
+        )
         self._hazard_prior = self.hazard.prior(
             self.backlog.hazard_prior_dossiers, self.backlog.hazard_prior_median, self.target
         )

@@ -43,10 +43,15 @@ _LEARN_STEP = 3600.0
 
 @dataclass(frozen=True)
 class Hazard:
-    """Bins over the share of legal time used; the last one is open-ended."""
+    """Bins over the share of legal time used (the last one open-ended), and how many completions are remembered.
+
+    Beyond ``memory`` completions, old counts weigh less, so an office that
+    changes its pace for good is learned in weeks, not years.
+    """
 
     width: float
     bins: int
+    memory: float = math.inf
 
     @property
     def lows(self) -> FloatArray:
@@ -173,6 +178,10 @@ class DossierPipeline:
             if done.any():
                 shares = (completed[done] - submitted[done]) / allowed[done]
                 self.completions += np.bincount(hazard.bin_of(shares), minlength=hazard.bins)
+        remembered = float(self.completions.sum())
+        if remembered > hazard.memory:
+            self.completions *= hazard.memory / remembered
+            self.exposure *= hazard.memory / remembered
         horizon = clock.work_at(until)
         keep = (completed > horizon) & ((horizon - submitted) / allowed < _OLDEST)
         for item_id, kept in zip(list(self.work), keep.tolist(), strict=True):

@@ -192,7 +192,8 @@ class BacklogSettings:
     ``service_pipeline``; the completion hazard over the share of legal time
     used has ``hazard_bins`` bins of ``hazard_bin_share``, and a lognormal
     prior worth ``hazard_prior_dossiers`` with a median share
-    ``hazard_prior_median``). Once ``rate_until_seen`` of the completions
+    ``hazard_prior_median``; it remembers about ``hazard_memory_dossiers``
+    completions). Once ``rate_until_seen`` of the completions
     are of dossiers seen handed in, the stalled test judges collapses alone:
     the hourly rate knows nothing of holidays and quiet days in the pipeline,
     and is kept for a cold start. The alert ends when none holds at
@@ -216,6 +217,7 @@ class BacklogSettings:
     hazard_bins: int = 60
     hazard_prior_dossiers: float = 20.0
     hazard_prior_median: float = 0.5
+    hazard_memory_dossiers: float = 2000.0
     rate_until_seen: float = 0.8
 
     def __post_init__(self) -> None:
@@ -229,7 +231,8 @@ class BacklogSettings:
         counts = self.on_time_counts
         if not counts or min(counts) < 1 or tuple(sorted(counts)) != counts:
             raise SettingsError("backlog.on_time_counts", "needs increasing counts >= 1")
-        for name in ("on_time_horizon_hours", "check_seconds", "hazard_bin_share", "hazard_prior_dossiers"):
+        names = ("on_time_horizon_hours", "check_seconds", "hazard_bin_share", "hazard_prior_dossiers")
+        for name in (*names, "hazard_memory_dossiers"):
             if not getattr(self, name) > 0:
                 raise SettingsError(f"backlog.{name}", "must be > 0")
         if self.hazard_bins < 2:

@@ -42,7 +42,14 @@ def fresh(median: float = 0.5) -> DossierPipeline:
 
 
 def office(
-    days: int, per_day: int, median: float, *, slowed_from: float = math.inf, slowdown: float = 1.0, seed: int = 1
+    days: int,
+    per_day: int,
+    median: float,
+    *,
+    slowed_from: float = math.inf,
+    slowdown: float = 1.0,
+    seed: int = 1,
+    first_day: int = 0,
 ) -> list[tuple[str, float, float, float]]:
     """(id, submitted, deadline, completed) of dossiers due the next working day, shares lognormal.
 
@@ -53,7 +60,7 @@ def office(
     c = clock()
     slow_at = math.inf if slowed_from == math.inf else c.work_at(slowed_from)
     out = []
-    for d in range(days):
+    for d in range(first_day, first_day + days):
         day = FIRST + dt.timedelta(days=d)
         opening = dt.datetime.combine(day, dt.time(7, 30), ZONE).timestamp()
         if not c.work_at(opening + 3600.0) > c.work_at(opening):
@@ -117,6 +124,21 @@ def test_learning_counts_open_dossiers_so_a_faster_office_is_learned_as_faster()
     pipeline.learn(HAZARD, clock(), at(18, 12), [])
     assert math.exp(-HAZARD.cumulative(pipeline.rates(), np.array([0.25]))[0]) == pytest.approx(0.5, abs=0.08)
     assert all(d[2] > at(18, 12) for d in pipeline.dossiers.values())
+
+
+def test_an_office_that_speeds_up_for_good_is_learned_within_its_memory() -> None:
+    before = office(days=30, per_day=30, median=0.5)
+    after = office(days=30, per_day=30, median=0.25, seed=2, first_day=30)
+    at_median = {}
+    for memory in (math.inf, 300.0):
+        pipeline = fresh()
+        for lo, hi, batch in ((0, 29, before), (30, 59, after)):
+            replay(pipeline, batch, at(hi, 12))
+            for d in range(lo + 1, hi):
+                pipeline.learn(Hazard(0.05, 60, memory), clock(), at(d, 12), [])
+        at_median[memory] = math.exp(-HAZARD.cumulative(pipeline.rates(), np.array([0.25]))[0])
+    assert at_median[300.0] == pytest.approx(0.5, abs=0.08)
+    assert at_median[math.inf] > 0.6
 
 
 def test_time_skipped_teaches_nothing() -> None:
