@@ -231,8 +231,14 @@ class BacklogSettings:
         counts = self.on_time_counts
         if not counts or min(counts) < 1 or tuple(sorted(counts)) != counts:
             raise SettingsError("backlog.on_time_counts", "needs increasing counts >= 1")
-        names = ("on_time_horizon_hours", "check_seconds", "hazard_bin_share", "hazard_prior_dossiers")
-        for name in (*names, "hazard_memory_dossiers"):
+        positive = (
+            "on_time_horizon_hours",
+            "check_seconds",
+            "hazard_bin_share",
+            "hazard_prior_dossiers",
+            "hazard_memory_dossiers",
+        )
+        for name in positive:
             if not getattr(self, name) > 0:
                 raise SettingsError(f"backlog.{name}", "must be > 0")
         if self.hazard_bins < 2:

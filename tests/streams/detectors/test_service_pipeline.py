@@ -19,7 +19,8 @@ from iocsim.sim.scenario import parse_scenario
 from iocsim.sim.services import ServiceFeed
 from iocsim.streams.detectors.service_backlog import BACKLOG_RULE, BacklogDetector
 from iocsim.streams.detectors.service_pipeline import DossierPipeline, Hazard, _outside
-from iocsim.streams.errors import StateError
+from iocsim.streams.detectors.service_settings import BacklogSettings
+from iocsim.streams.errors import SettingsError, StateError
 
 ZONE = dt.timezone(dt.timedelta(hours=7))
 HAZARD = Hazard(0.05, 60)
@@ -162,6 +163,15 @@ def test_the_pipeline_survives_its_stored_form_and_rejects_a_broken_one() -> Non
     assert back.to_dict() == pipeline.to_dict()
     with pytest.raises(StateError, match="hazard bins"):
         DossierPipeline.from_dict("x", {**pipeline.to_dict(), "exposure": [1.0]}, HAZARD, lambda t: clock())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("hazard_bins", 1), ("hazard_bin_share", 0.0), ("hazard_memory_dossiers", -1.0), ("rate_until_seen", 0.0)],
+)
+def test_pipeline_settings_are_checked_and_name_the_field(field: str, value: float) -> None:
+    with pytest.raises(SettingsError, match=rf"backlog\.{field}"):
+        BacklogSettings(**{field: value})
 
 
 @given(
