@@ -218,11 +218,10 @@ class BacklogDetector(ServiceDetector[BacklogState]):
                 continue
             mean, shape = state.model.expect(self.grid.pieces(start, now))
             n = count_between(state.completions, start, now)
-            if mean < b.min_expected or n > b.collapse_ratio * mean:
-                continue
-            threshold = float(lower_threshold(mean, shape, level))
-            summary = f"{n} dossiers completed in the last {hours:g} working hours where {mean:.1f} were expected"
-            out.append((nb_cdf(n, mean, shape), (float(n), mean, threshold), summary, start))
+            judged = self._too_few(n, mean, shape, level)
+            if judged is not None:
+                summary = f"{n} dossiers completed in the last {hours:g} working hours where {mean:.1f} were expected"
+                out.append((judged[0], (float(n), mean, judged[1]), summary, start))
         return out
 
     def _stalled(self, state: BacklogState, now: float, level: float) -> list[Verdict]:
@@ -235,15 +234,21 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             state.in_hand = (now, counts)
         out: list[Verdict] = []
         for hours, start, (n, mean) in zip(b.windows_hours, starts, counts, strict=True):
-            if mean < b.min_expected or n > b.collapse_ratio * mean:
-                continue
-            threshold = float(lower_threshold(mean, math.inf, level))
-            summary = (
-                f"{n} of the dossiers in hand completed in the last {hours:g} working hours"
-                f" where their progress made {mean:.1f} likely"
-            )
-            out.append((nb_cdf(n, mean, math.inf), (float(n), mean, threshold), summary, start))
+            judged = self._too_few(n, mean, math.inf, level)
+            if judged is not None:
+                summary = (
+                    f"{n} of the dossiers in hand completed in the last {hours:g} working hours"
+                    f" where their progress made {mean:.1f} likely"
+                )
+                out.append((judged[0], (float(n), mean, judged[1]), summary, start))
         return out
+
+    def _too_few(self, n: int, mean: float, shape: float, level: float) -> tuple[float, float] | None:
+        """(p-value, threshold) when ``n`` completions may be a collapse against ``mean``, else None."""
+        b = self.backlog
+        if mean < b.min_expected or n > b.collapse_ratio * mean:
+            return None
+        return nb_cdf(n, mean, shape), float(lower_threshold(mean, shape, level))
 
     def _late(self, state: BacklogState, now: float) -> list[Verdict]:
         b = self.backlog
