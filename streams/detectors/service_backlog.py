@@ -189,8 +189,9 @@ class BacklogDetector(ServiceDetector[BacklogState]):
         active = state.since is not None
         level = b.release_level if active else b.level
         verdicts: list[Verdict] = [(1.0, (0.0, 0.0, 0.0), "", now)]
-        verdicts += [*self._collapse(state, now, level), *self._late(state, now), *self._overdue(state, now)]
-        verdicts += self._stalled(state, now, level)
+        starts = [max(self.grid.rewind(now, hours * 3600.0), state.start) for hours in b.windows_hours]
+        verdicts += [*self._collapse(state, now, level, starts), *self._late(state, now), *self._overdue(state, now)]
+        verdicts += self._stalled(state, now, level, starts)
         p_value, evidence, summary, since = min(verdicts, key=lambda v: v[0])
         if active and p_value >= b.release_level:
             state.skip.append((state.since if state.since is not None else now, now))
@@ -207,13 +208,13 @@ class BacklogDetector(ServiceDetector[BacklogState]):
             self.signal(BACKLOG_RULE, "processing_backlog", "warning", key, state.district, active, now, evidence, text)
         ]
 
-    def _collapse(self, state: BacklogState, now: float, level: float) -> list[Verdict]:
+    def _collapse(self, state: BacklogState, now: float, level: float, starts: list[float]) -> list[Verdict]:
+        """``starts``: where each of the windows begins (the stalled test judges the same ones)."""
         b = self.backlog
         out: list[Verdict] = []
         if state.seen_share >= b.rate_until_seen:
             return out
-        for hours in b.windows_hours:
-            start = max(self.grid.rewind(now, hours * 3600.0), state.start)
+        for hours, start in zip(b.windows_hours, starts, strict=True):
             if start >= now:
                 continue
             mean, shape = state.model.expect(self.grid.pieces(start, now))
@@ -224,9 +225,8 @@ class BacklogDetector(ServiceDetector[BacklogState]):
                 out.append((judged[0], (float(n), mean, judged[1]), summary, start))
         return out
 
-    def _stalled(self, state: BacklogState, now: float, level: float) -> list[Verdict]:
+    def _stalled(self, state: BacklogState, now: float, level: float, starts: list[float]) -> list[Verdict]:
         b = self.backlog
-        starts = [max(self.grid.rewind(now, hours * 3600.0), state.start) for hours in b.windows_hours]
         if state.in_hand is not None and 0.0 <= now - state.in_hand[0] < _IN_HAND_SECONDS:
             counts = state.in_hand[1]
         else:
