@@ -191,3 +191,36 @@ def best_threshold(corpus: list[LabelledSeries], scores: list[FloatArray], cost:
     thresholds, raw = sweep_thresholds(corpus, scores, cost)
     best = int(np.argmax(raw))
     return float(thresholds[best]), float(raw[best])
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A leave-one-file-out score: each file judged with the choice made on the other files alone."""
+
+    raw: float
+    choices: tuple[int, ...]
+    thresholds: tuple[float, ...]
+
+
+def held_out(corpus: list[LabelledSeries], candidates: list[list[FloatArray]], cost: CostMatrix) -> HeldOut:
+    """Leave one file out: pick the candidate and threshold best on the rest, score the file left out.
+
+    ``candidates`` holds, per candidate detector (a setting), its scores for
+    every file. With one candidate only the threshold is chosen without the
+    file; with several the choice of setting is too, so the result estimates
+    what the whole tuning procedure would score on a file it never saw.
+    """
+    raw, choices, thresholds = 0.0, [], []
+    for left_out, series in enumerate(corpus):
+        rest = [s for i, s in enumerate(corpus) if i != left_out]
+        best: tuple[float, int, float] | None = None
+        for k, scores in enumerate(candidates):
+            threshold, rest_raw = best_threshold(rest, [x for i, x in enumerate(scores) if i != left_out], cost)
+            if best is None or rest_raw > best[0]:
+                best = (rest_raw, k, threshold)
+        assert best is not None, "no candidates"
+        _, k, threshold = best
+        raw += score_file(series, candidates[k][left_out], threshold, cost).score
+        choices.append(k)
+        thresholds.append(threshold)
+    return HeldOut(raw, tuple(choices), tuple(thresholds))

@@ -178,6 +178,19 @@ def test_threshold_sweep_matches_scoring_each_threshold() -> None:
     assert raw[0] == ns.null_score(corpus, STANDARD) == -3.0
 
 
+def test_held_out_judges_each_file_by_the_choice_made_on_the_others() -> None:
+    corpus = [synthetic(windows=((400, 499),)), synthetic(windows=((400, 499),))]
+    a, b = np.zeros(1000), np.zeros(1000)
+    a[400] = 0.6
+    b[[300, 400]] = [0.6, 0.9]
+    in_sample = ns.best_threshold(corpus, [a, b], STANDARD)
+    assert in_sample == (pytest.approx(0.6), pytest.approx(2.0 - 0.11))
+    held = ns.held_out(corpus, [[a, b], [np.zeros(1000), np.zeros(1000)]], STANDARD)
+    assert held.thresholds == (pytest.approx(0.9), pytest.approx(0.6))
+    assert held.choices == (0, 0)
+    assert held.raw == pytest.approx(-1.0 + 1.0 - 0.11)
+
+
 def nab_corpus() -> list[object]:
     if not (NAB / "labels" / "combined_windows.json").is_file():
         if os.environ.get("CI") == "true":
