@@ -9,6 +9,7 @@ end it scores the alerts against the injected anomalies.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from iocsim.producers.publisher import Publisher
 from iocsim.producers.simulate import Progress, publish_run
 from iocsim.sim import simulation
 from iocsim.sim.calendar import ProvinceCalendar
+from iocsim.sim.scenario import Scenario
 from iocsim.simulate_command import resolve_spec
 from iocsim.streams.feed_metrics import camera_places
 from iocsim.streams.registry import default_detectors, default_lifecycle_settings
@@ -151,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
             f"[bold]iocsim run[/]: scenario {spec.scenario.name} ({len(spec.scenario.anomalies)} anomalies), "
             f"seed {spec.seed}, speed {speed:g}, broker {address}, metrics http://127.0.0.1:{metrics_port}/metrics"
         )
+        beyond = anomalies_beyond(spec.scenario, calendar)
+        if beyond:
+            console.print(beyond, highlight=False)
         settings = WorkerSettings(
             brokers=address,
             app_id=f"iocsim-run-{int(time.time())}",
@@ -193,7 +198,23 @@ def run(args: argparse.Namespace) -> int:
     )
     truths = list(simulation.truth_feed(spec).events())
     console.print(render_text(score(truths, view.all_alerts), zone=calendar.zone), highlight=False)
+    if beyond:
+        console.print(beyond, highlight=False)
     return 0
+
+
+def anomalies_beyond(scenario: Scenario, calendar: ProvinceCalendar) -> str | None:
+    """A line saying which of the scenario's anomalies a shortened run (``--duration``) never reaches, if any."""
+    later = sorted(a.start for a in scenario.anomalies if a.start >= scenario.end)
+    if not later:
+        return None
+    needed = math.ceil((max(a.end for a in scenario.anomalies) - scenario.start) / 3600.0)
+    return (
+        f"{len(later)} of the scenario's {len(scenario.anomalies)} anomalies {'begins' if len(later) == 1 else 'begin'}"
+        " after this run ends"
+        f" (the next at {calendar.local(later[0]):%Y-%m-%d %H:%M %Z}, {(later[0] - scenario.start) / 3600:.1f} h in):"
+        f" --duration {needed}h reaches them all"
+    )
 
 
 def _watch_cameras(messages, view: RunView):  # type: ignore[no-untyped-def]
