@@ -87,7 +87,12 @@ def cross_validate(corpus: list[LabelledSeries], scores: list[FloatArray], cost:
     null, perfect = null_score(corpus, cost), perfect_score(corpus, cost)
     threshold_only = held_out(corpus, [scores], cost)
     grid = neighbours(DetectorSettings())
-    tuned = held_out(corpus, [[detect(series, g) for series in corpus] for g in grid], cost)
+    candidates = []
+    for k, g in enumerate(grid, 1):
+        print(f"\rcross-validation: scoring setting {k}/{len(grid)}", end="", file=sys.stderr, flush=True)
+        candidates.append([detect(series, g) for series in corpus])
+    print(f"\rcross-validation: choosing without each of the {len(corpus)} files", file=sys.stderr, flush=True)
+    tuned = held_out(corpus, candidates, cost)
     return {
         "threshold_held_out": normalised(threshold_only.raw, null, perfect),
         "setting_and_threshold_held_out": normalised(tuned.raw, null, perfect),
