@@ -24,7 +24,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,22 +82,33 @@ def neighbours(settings: DetectorSettings) -> list[DetectorSettings]:
     ]
 
 
-def cross_validate(corpus: list[LabelledSeries], scores: list[FloatArray], cost: CostMatrix) -> dict[str, object]:
+@dataclass(frozen=True)
+class CrossValidation:
+    """Normalised leave-one-file-out scores, and the setting chosen for each file left out."""
+
+    threshold_held_out: float
+    setting_and_threshold_held_out: float
+    settings_chosen: list[DetectorSettings]
+
+
+def cross_validate(
+    corpus: list[LabelledSeries], settings: DetectorSettings, scores: list[FloatArray], cost: CostMatrix
+) -> CrossValidation:
     """Leave-one-file-out scores: the threshold chosen without each file, then the setting as well."""
     null, perfect = null_score(corpus, cost), perfect_score(corpus, cost)
     threshold_only = held_out(corpus, [scores], cost)
-    grid = neighbours(DetectorSettings())
+    grid = neighbours(settings)
     candidates = []
     for k, g in enumerate(grid, 1):
         print(f"\rcross-validation: scoring setting {k}/{len(grid)}", end="", file=sys.stderr, flush=True)
-        candidates.append([detect(series, g) for series in corpus])
+        candidates.append(scores if g == settings else [detect(series, g) for series in corpus])
     print(f"\rcross-validation: choosing without each of the {len(corpus)} files", file=sys.stderr, flush=True)
     tuned = held_out(corpus, candidates, cost)
-    return {
-        "threshold_held_out": normalised(threshold_only.raw, null, perfect),
-        "setting_and_threshold_held_out": normalised(tuned.raw, null, perfect),
-        "settings_chosen": [vars(grid[k]) for k in tuned.choices],
-    }
+    return CrossValidation(
+        normalised(threshold_only.raw, null, perfect),
+        normalised(tuned.raw, null, perfect),
+        [grid[k] for k in tuned.choices],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,14 +163,13 @@ def main(argv: list[str] | None = None) -> int:
 
     standard = result["profiles"]["standard"]["normalised"]  # type: ignore[index]
     if args.cross_validate:
-        held = cross_validate(corpus, scores, profiles["standard"])
-        result["cross_validation"] = held
-        chosen = sum(c == vars(settings) for c in held["settings_chosen"])  # type: ignore[attr-defined]
+        held = cross_validate(corpus, settings, scores, profiles["standard"])
+        result["cross_validation"] = asdict(held)
         print(
             f"\nstandard profile, each file left out in turn (in-sample {standard:.1f}):"
-            f"\n  threshold chosen on the other files: {held['threshold_held_out']:.1f}"
-            f"\n  setting (27 neighbours) and threshold chosen on them: {held['setting_and_threshold_held_out']:.1f}"
-            f" (the defaults chosen for {chosen} of {len(corpus)} files)"
+            f"\n  threshold chosen on the other files: {held.threshold_held_out:.1f}"
+            f"\n  setting (27 neighbours) and threshold chosen on them: {held.setting_and_threshold_held_out:.1f}"
+            f" (the defaults chosen for {held.settings_chosen.count(settings)} of {len(corpus)} files)"
         )
     print("\nstandard profile, same 24 files:")
     for name, published in sorted({**PUBLISHED, "iocsim NoveltyDetector": standard}.items(), key=lambda kv: -kv[1]):
