@@ -947,7 +947,11 @@ def _run_all(calls: Sequence[tuple[Any, ...]], work: Callable[..., T], jobs: int
 
 
 def _progress(i: int, total: int, what: str) -> None:
-    print(f"\r{i}/{total} {what}", end="" if i < total else "\n", file=sys.stderr, flush=True)
+    """One line rewritten in place on a terminal; in a log, a line at every tenth of the way."""
+    if sys.stderr.isatty():
+        print(f"\r{i}/{total} {what}", end="" if i < total else "\n", file=sys.stderr, flush=True)
+    elif i == total or 10 * i // total != 10 * (i - 1) // total:
+        print(f"{i}/{total} {what}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -99,10 +99,15 @@ def cross_validate(
     threshold_only = held_out(corpus, [scores], cost)
     grid = neighbours(settings)
     candidates = []
+    tty = sys.stderr.isatty()
+    if not tty:
+        print(f"cross-validation: scoring {len(grid)} settings", file=sys.stderr, flush=True)
     for k, g in enumerate(grid, 1):
-        print(f"\rcross-validation: scoring setting {k}/{len(grid)}", end="", file=sys.stderr, flush=True)
+        if tty:
+            print(f"\rcross-validation: scoring setting {k}/{len(grid)}", end="", file=sys.stderr, flush=True)
         candidates.append(scores if g == settings else [detect(series, g) for series in corpus])
-    print(f"\rcross-validation: choosing without each of the {len(corpus)} files", file=sys.stderr, flush=True)
+    start = "\r" if tty else ""
+    print(f"{start}cross-validation: choosing without each of the {len(corpus)} files", file=sys.stderr, flush=True)
     tuned = held_out(corpus, candidates, cost)
     return CrossValidation(
         normalised(threshold_only.raw, null, perfect),
