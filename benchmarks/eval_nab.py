@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cross-validate",
         action="store_true",
-        help="also score each file with the threshold (and setting) chosen on the other files (under a minute)",
+        help="also score each file with the threshold (and setting) chosen on the other files (about a minute)",
     )
     args = parser.parse_args(argv)
     if not (args.data / "labels" / "combined_windows.json").is_file():
