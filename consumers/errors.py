@@ -25,6 +25,10 @@ class SignatureError(ConsumersError):
         self.reason = reason
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
+        """Rebuilt from its fields: by default only the message is pickled, and a process pool could not raise it."""
+        return type(self), (self.reason, self.detail)
+
 
 class DispatchError(ConsumersError):
     """The dispatcher lost its broker or failed in a way retries cannot mend."""

@@ -15,6 +15,10 @@ class ConfigError(IocsimError):
         self.field = field
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
+        """Rebuilt from its fields: by default only the message is pickled, and a process pool could not raise it."""
+        return type(self), (self.field, self.reason)
+
 
 class BrokerError(IocsimError):
     """A Kafka broker could not be started or reached."""

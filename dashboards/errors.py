@@ -15,6 +15,10 @@ class UnknownLanguage(DashboardError):
     def __init__(self, lang: str, known: tuple[str, ...]) -> None:
         super().__init__(f"lang: {lang!r} is not one of {', '.join(known)}")
         self.lang = lang
+        self.known = known
+
+    def __reduce__(self) -> tuple[type, tuple[str, tuple[str, ...]]]:
+        return type(self), (self.lang, self.known)
 
 
 class UnknownText(DashboardError):
@@ -23,3 +27,6 @@ class UnknownText(DashboardError):
     def __init__(self, key: str) -> None:
         super().__init__(f"text: no translation for {key!r}")
         self.key = key
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:
+        return type(self), (self.key,)

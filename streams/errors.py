@@ -20,3 +20,7 @@ class StateError(StreamsError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
+        """Rebuilt from its fields: by default only the message is pickled, and a process pool could not raise it."""
+        return type(self), (self.field, self.reason)
