@@ -68,6 +68,8 @@ class CameraMetrics(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     displacement_px: NonNegative
     displacement_response: UnitInterval
     blobs: NonNegative
+    pedestrians: NonNegative | None = None
+    """Blobs of a person's size that moved at walking pace; None from an edge box that does not tell them apart."""
     snapshot_ref: str | None = None
 
 

@@ -73,7 +73,10 @@ class Readings(NamedTuple):
     """Columns of one camera's observations newer than its last one, strictly increasing in time.
 
     Levels are as the rules compare them: ``log_*`` are ``log1p`` of the raw
-    metric, motion is per mille of the frame.
+    metric, motion is per mille of the frame. ``people`` is the edge box's
+    pedestrians, or its blobs where it does not tell pedestrians apart:
+    vehicles pass through a scene whatever its people do, so counting them
+    only hides a crowd.
     """
 
     observations: Sequence[CameraObservation]
@@ -84,8 +87,8 @@ class Readings(NamedTuple):
     log_sharpness: Sequence[float]
     displacement: Sequence[float]
     response: Sequence[float]
-    blobs: Sequence[float]
-    log_blobs: Sequence[float]
+    people: Sequence[float]
+    log_people: Sequence[float]
     log_motion: Sequence[float]
     hours: Sequence[int]
 
@@ -115,14 +118,14 @@ def readings(observations: Sequence[CameraObservation], after: float | None, hou
             log1p(p.sharpness),
             p.displacement_px,
             p.displacement_response,
-            p.blobs,
-            log1p(p.blobs),
+            p.blobs if p.pedestrians is None else p.pedestrians,
+            log1p(p.blobs if p.pedestrians is None else p.pedestrians),
             log1p(1000.0 * p.motion_ratio),
         )
         for p in map(_PAYLOAD, fresh)
     ]
     columns: list[tuple[float, ...]] = list(zip(*rows, strict=True)) or [()] * 9
-    brightness, sharpness, log_b, log_s, displacement, response, blobs, log_blobs, log_motion = columns
+    brightness, sharpness, log_b, log_s, displacement, response, people, log_people, log_motion = columns
     return Readings(
         fresh,
         times,
@@ -132,8 +135,8 @@ def readings(observations: Sequence[CameraObservation], after: float | None, hou
         log_s,
         displacement,
         response,
-        blobs,
-        log_blobs,
+        people,
+        log_people,
         log_motion,
         hours.of(times),
     )

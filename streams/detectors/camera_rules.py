@@ -87,7 +87,8 @@ class TamperTrail(NamedTuple):
     reference, the usual displacement (px), the displacement the turned rule
     fires at and the usual clip-to-clip step of log sharpness, as they stood
     when the observation was judged. ``cleared`` marks the clips whose view
-    turned far sharper than the one before (fog lifting, a lens uncovered).
+    turned far sharper than the one before (fog lifting, a lens uncovered) or
+    changed over much of the frame at once (the light, as rain ends).
     """
 
     covered: list[bool]
@@ -117,8 +118,8 @@ class ActivityTrail(NamedTuple):
     levels: list[tuple[int, float, float, int] | None]
     recent: list[float]
 
-    def median_blobs(self, k: int) -> float:
-        """The median log1p(blobs) of the recent clips the crowd rule judged observation ``k`` by."""
+    def median_people(self, k: int) -> float:
+        """The median log1p(people) of the recent clips the crowd rule judged observation ``k`` by."""
         levels = self.levels[k]
         assert levels is not None
         end, _, _, median_of = levels
@@ -155,7 +156,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
     whole_view, blur_keeps = math.log1p(1000.0 * s.defocus_whole_view_motion), -math.log(s.defocus_whole_view_kept)
     min_px, multiple, min_response = s.turned_min_px, s.turned_baseline_multiple, s.turned_min_response
     relearn, reference_alpha, anomaly_alpha = s.tamper_relearn_seconds, s.reference_alpha, s.anomaly_alpha
-    clearing = math.log(s.view_cleared_sharpness_ratio)
+    clearing, view_changed = math.log(s.view_cleared_sharpness_ratio), math.log1p(1000.0 * s.view_changed_motion)
     covered_l: list[bool] = []
     defocused_l: list[bool] = []
     turned_l: list[bool] = []
@@ -208,7 +209,7 @@ def judge_tamper(state: Tamper, r: Readings, s: CameraDetectorSettings) -> Tampe
         defocused_l.append(defocused)
         turned_l.append(turned)
         references.append((reference_b, reference_s, usual_px, turn_at, usual_step))
-        cleared_l.append(-step >= clearing)
+        cleared_l.append(-step >= clearing or lm >= view_changed)
         if not tampered:
             alpha = 1 / (seen + 1)
             alpha = alpha if alpha > reference_alpha else reference_alpha
@@ -266,13 +267,13 @@ def judge_activity(
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
     level_b, level_m, peak, hours = a.blobs, a.motion, a.peak, a.hours
     min_samples, hour_memory, step = s.hour_min_samples, float(s.hour_memory), s.activity_max_step
-    ratio_b, floor_b = s.crowd_blob_ratio, s.crowd_blob_floor
+    ratio_b, floor_b = s.crowd_people_ratio, s.crowd_people_floor
     ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
     ratio_s = s.crowd_sustained_ratio
-    min_expected, busy_needed = s.crowd_min_expected_blobs, s.crowd_busy_observations
+    min_expected, busy_needed = s.crowd_min_expected_people, s.crowd_busy_observations
     warmup = s.activity_warmup_observations
-    decay, empty_blobs, activity_alpha = s.empty_decay, s.empty_blobs, s.activity_alpha
-    unproven = log1p(empty_blobs) + decay * s.empty_proof_observations
+    decay, empty_people, activity_alpha = s.empty_decay, s.empty_people, s.activity_alpha
+    unproven = log1p(empty_people) + decay * s.empty_proof_observations
     cap, allowance = s.intrusion_cap, s.intrusion_allowance
     score_cap, fire_at, hold_at = 1.5 * s.intrusion_limit, s.intrusion_limit, s.intrusion_limit / 2
     in_view_allowance, presence_at = s.presence_allowance, s.presence_limit
@@ -283,7 +284,7 @@ def judge_activity(
     intrusion_l: list[bool] = []
     levels: list[tuple[int, float, float, int] | None] = []
     for tampered, fresh, xb, xm, blobs, hour in zip(
-        blind, cleared, r.log_blobs, r.log_motion, r.blobs, r.hours, strict=True
+        blind, cleared, r.log_people, r.log_motion, r.people, r.hours, strict=True
     ):
         if tampered:
             crowd = intrusion = False
@@ -323,7 +324,7 @@ def judge_activity(
                     if crowd:
                         judged = (len(recent_b), expected_b, sustained_b, sustained_of)
         peak = peak - decay if peak - decay > level_b else level_b
-        if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_blobs:
+        if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_people:
             capped = smaller(blobs, cap)
             score = smaller(score_cap, larger(0.0, score + (capped - allowance - smaller(night, night_cap))))
             presence += in_view_gain if blobs > 0 else -in_view_allowance

@@ -4,7 +4,7 @@ The defaults were read off the edge metrics of the simulated feed (healthy,
 tampered and crowded clips, weather, dawn and dusk) and are assumptions, not
 facts from the domain brief: a real edge box with other optics would need its
 own. Every ratio is against the camera's *own* learned level, so the scale of
-its brightness or blob counts does not matter.
+its brightness or people counts does not matter.
 """
 
 from __future__ import annotations
@@ -93,46 +93,64 @@ class CameraDetectorSettings:
     correlation response of at least ``turned_min_response``. A condition
     lasting ``tamper_relearn_seconds`` becomes the camera's new normal.
 
-    Crowd: the medians of the last ``crowd_median_of`` clips' blobs and motion
-    (two odd clips neither raise nor clear it) both above ``crowd_*_ratio``
-    times (1 + expected) and ``crowd_*_floor`` above it, where expected is the
-    larger of the short-term level and the level learned for the local hour. A
-    sustained tier judges the medians of the last
+    Activity counts people: the edge box's pedestrians (person-sized blobs
+    moving at walking pace), or its blobs where it does not report them.
+    Vehicles pass through a scene whatever its people do, and at a
+    crossroads they were most of the blobs: a crowd that tripled the people
+    in view raised the blobs by half. Figures below marked (blobs) were
+    measured when activity counted every blob.
+
+    Crowd: the medians of the last ``crowd_median_of`` clips' people and
+    motion (two odd clips neither raise nor clear it) above
+    ``crowd_people_ratio`` and ``crowd_motion_ratio`` times (1 + expected)
+    and ``crowd_*_floor`` above it, where expected is the larger of the
+    short-term level and the level learned for the local hour. A crowd
+    multiplies the people, not the vehicles, so motion (which counts both)
+    rises less: at 2.2 it kept out 4 of the 40 tuning crowds found at 1.5.
+    The people floor is what keeps a quiet scene's chance groups out: with
+    1.3-2.5 people expected, a median of five clips reached 4.5-6.8 seven
+    times in the 183 camera-days of a clean fleet at a floor of 3, twice at
+    5 (a school gate filling at 6:24, a market at 14:25), where 40 of the 50
+    tuning crowds (started cold) were found either way; a floor of 6 found
+    36. A sustained tier judges the medians of the last
     ``crowd_sustained_median_of`` clips against ``crowd_sustained_ratio``
     times (1 + expected), with the same floors, and only where the local
     hour's level is learned: in an ordinary scene the median of five clips
-    reached about twice the expected level at any hour (a quick limit of 1.8
-    raised 15 false crowds in 50 busy camera-days), so a lower limit needs a
-    longer median, and a scene filling up at its usual time (a school's first
-    drop-off as the morning fog lifts) is told from a crowd only by a camera
-    that has seen that hour before. On 50 crowd cases (tuning and development
-    seeds) after a day of the camera's own feed it found 36 where the quick
-    tier alone found 25, with no false crowd in those 50 busy camera-days nor
-    in a clean day of every camera; at 1.4 it found 40 and raised 2 false
-    crowds at usual peaks. Once raised, a crowd holds while both sustained
-    medians stay above half-way (in log terms) to the sustained limits.
-    The short-term level needs ``activity_warmup_observations`` first (an
-    edge box's background model settles over its first minutes). A crowd
-    is judged only where at least ``crowd_min_expected_blobs`` are expected:
-    from a near-empty scene, a few people arriving at once (an office
-    opening, the first market stalls at dawn) jump as much as a crowd does,
-    and at night the intrusion rule covers activity. The expectation must
-    also have stood at that level for ``crowd_busy_observations`` in a row:
-    when a scene fills at once (a commune office opening at 7:30, fog
-    lifting off a busy street), the short-term level takes minutes to catch
-    up, and on a camera's first day no level for the hour covers the gap;
-    the same holds after a tampered spell, which restarts the count, and
-    after a clip ``view_cleared_sharpness_ratio`` times sharper than the one
-    before: fog lifting at once multiplied it by 4 (intensity 0.6) to 45
-    (0.9), where every other step in two clean days of four cameras stayed
-    under 1.8 (the largest where rain ended).
+    reached about twice the expected level at any hour (blobs: a quick limit
+    of 1.8 raised 15 false crowds in 50 busy camera-days), so a lower limit
+    needs a longer median, and a scene filling up at its usual time (a
+    school's first drop-off as the morning fog lifts) is told from a crowd
+    only by a camera that has seen that hour before. Once raised, a crowd
+    holds while both sustained medians stay above half-way (in log terms)
+    to the sustained limits. The short-term level needs
+    ``activity_warmup_observations`` first (an edge box's background model
+    settles over its first minutes). A crowd is judged only where at least
+    ``crowd_min_expected_people`` are expected, and at night the intrusion
+    rule covers activity; at 2.5 (with blobs, where a near-empty scene's few
+    arrivals jumped as much as a crowd) the crowd on a bridge, with under
+    one pedestrian expected, was never judged, while at 0.5 the floor keeps
+    chance groups out. The expectation must also have stood at that level
+    for ``crowd_busy_observations`` in a row: when a scene fills at once (a
+    commune office opening at 7:30, fog lifting off a busy street), the
+    short-term level takes minutes to catch up, and on a camera's first day
+    no level for the hour covers the gap; the same holds after a tampered
+    spell, which restarts the count, and after a clip
+    ``view_cleared_sharpness_ratio`` times sharper than the one before: fog
+    lifting at once multiplied it by 4 (intensity 0.6) to 45 (0.9), where
+    every other step in two clean days of four cameras stayed under 1.8 (the
+    largest where rain ended). So does a clip in which over
+    ``view_changed_motion`` of the frame moved: the background model then
+    relearns the whole view, and where the light changed as rain ended, the
+    clip after the two that moved a third of the frame still held 7.5
+    pedestrians in a scene of 1.5. In 50 crowds no clip moved over 9 % of
+    the frame, except where rain or fog came or went (62-73 %).
     The short-term level follows a rising scene while the quick medians
     stay under the limits, and so learns part of a crowd that gathers over a
-    minute or two (at a crossroads, 7.9 to 10.3 blobs in the first 80 s of
+    minute or two (blobs: at a crossroads, 7.9 to 10.3 in the first 80 s of
     a crowd of about 20, which kept the limit out of reach). Holding it
-    still while the quick blob median stood half-way to the limit, for at
-    most 30 clips, found 39 of the 50 tuning crowds (started cold) instead of
-    32, but raised 80 false crowds in the 366 clean camera-days of two
+    still while the quick median stood half-way to the limit, for at most
+    30 clips, found 39 of the 50 tuning crowds (blobs, started cold) instead
+    of 32, but raised 80 false crowds in the 366 clean camera-days of two
     fleets instead of 8, mostly school gates filling before classes and at
     the lunch break; held for at most 6 clips, 36 found and 25 false crowds
     in the 183 camera-days of one fleet instead of 3. Held only once the
@@ -151,7 +169,7 @@ class CameraDetectorSettings:
     ``-presence_allowance`` otherwise, and fires at ``presence_limit``: it
     catches a person half hidden in the dark (a fraction of a blob, but in
     most clips), whom the blob CUSUM never sees. Normally empty also needs
-    the short-term level's recent peak at most ``empty_blobs``; the peak
+    the short-term level's recent peak at most ``empty_people``; the peak
     falls by ``empty_decay`` (log1p blobs) per observation, about half an
     hour from a few people in view to empty. A camera's first observation
     sets the peak ``empty_proof_observations`` decay steps above that
@@ -183,21 +201,22 @@ class CameraDetectorSettings:
     turned_baseline_multiple: float = 20.0
     tamper_relearn_seconds: float = 6 * 3600.0
     activity_warmup_observations: int = 30
-    crowd_min_expected_blobs: float = 2.5
+    crowd_min_expected_people: float = 0.5
     crowd_busy_observations: int = 60
     view_cleared_sharpness_ratio: float = 3.0
+    view_changed_motion: float = 0.2
     crowd_median_of: int = 5
     activity_alpha: float = 0.06
     activity_max_step: float = 0.5
     hour_memory: int = 360
     hour_min_samples: int = 60
-    crowd_blob_ratio: float = 2.2
-    crowd_blob_floor: float = 3.0
-    crowd_motion_ratio: float = 2.2
+    crowd_people_ratio: float = 2.2
+    crowd_people_floor: float = 5.0
+    crowd_motion_ratio: float = 1.5
     crowd_motion_floor: float = 4.0
     crowd_sustained_median_of: int = 11
     crowd_sustained_ratio: float = 1.5
-    empty_blobs: float = 0.3
+    empty_people: float = 0.3
     empty_decay: float = 0.006
     empty_proof_observations: int = 60
     intrusion_allowance: float = 0.7
@@ -222,6 +241,7 @@ class CameraDetectorSettings:
             "defocus_sharpness_share",
             "defocus_whole_view_motion",
             "defocus_whole_view_kept",
+            "view_changed_motion",
             "presence_allowance",
         ):
             if getattr(self, name) >= 1:

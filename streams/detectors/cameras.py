@@ -69,7 +69,7 @@ _RULES: dict[str, tuple[AlertKind, Severity, str]] = {
     COVERED_RULE: ("camera_covered", "critical", "camera {id} lens looks covered (brightness {observed:.0f})"),
     DEFOCUSED_RULE: ("camera_defocused", "warning", "camera {id} lost focus (sharpness {observed:.0f})"),
     TURNED_RULE: ("camera_turned", "critical", "camera {id} view moved by {observed:.1f} px"),
-    CROWD_RULE: ("crowd", "warning", "unusual crowd at camera {id} ({observed:.1f} blobs)"),
+    CROWD_RULE: ("crowd", "warning", "unusual crowd at camera {id} ({observed:.1f} people moving)"),
     INTRUSION_RULE: ("night_intrusion", "critical", "people loitering at camera {id} at night"),
 }
 
@@ -208,11 +208,11 @@ class CameraDetector(KeyedStates[CameraState]):
             return r.displacement[k], usual_px, turn_at
         levels = activity.levels[k]
         if levels is None:
-            return r.blobs[k], 0.0, 0.0
+            return r.people[k], 0.0, 0.0
         _, expected_b, crowd_b, _ = levels
         if rule == CROWD_RULE:
-            return math.expm1(activity.median_blobs(k)), expected_b, crowd_b
-        return r.blobs[k], expected_b, s.intrusion_allowance
+            return math.expm1(activity.median_people(k)), expected_b, crowd_b
+        return r.people[k], expected_b, s.intrusion_allowance
 
     def _empty(self, scene: str | None) -> tuple[bool, ...]:
         """Per local hour, whether the scene is normally empty then."""

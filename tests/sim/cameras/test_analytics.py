@@ -45,6 +45,27 @@ def test_a_moving_object_is_motion_and_one_blob() -> None:
     assert 0.8 * 64 / (H * W) < metrics.motion_ratio < 1.5 * 64 / (H * W)
 
 
+@pytest.mark.parametrize(("step", "size", "walker"), [(1, 5, True), (2, 5, True), (9, 5, False), (2, 8, False)])
+def test_pedestrians_are_person_sized_blobs_that_moved_less_than_their_width(
+    step: int, size: int, walker: bool
+) -> None:
+    background = _texture()
+    analyzer = EdgeAnalyzer(reference=background)
+    for _ in range(20):  # a settled background model: a new one takes in a slow object at once
+        analyzer.analyse([background] * 5)
+    metrics = analyzer.analyse([_with_square(background, 20 + step * i, 50, size=size) for i in range(5)])
+    assert metrics.blobs == pytest.approx(1.0)
+    assert metrics.pedestrians == pytest.approx(1.0 if walker else 0.0)
+
+
+def test_a_single_frame_cannot_tell_pedestrians() -> None:
+    background = _texture()
+    analyzer = EdgeAnalyzer(reference=background)
+    analyzer.analyse([background])
+    metrics = analyzer.analyse([_with_square(background, 20, 50, size=5)])
+    assert metrics.blobs == 1.0 and metrics.pedestrians is None
+
+
 def test_specks_below_the_minimum_area_are_not_blobs() -> None:
     background = _texture()
     analyzer = EdgeAnalyzer(AnalyzerSettings(min_blob_area=30), reference=background)
