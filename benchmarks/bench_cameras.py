@@ -82,11 +82,20 @@ def bare_analysis(clips: list[list[np.ndarray]], settings: AnalyzerSettings, ref
         reference = own[0][0].astype(np.float32)
         for clip in own:
             total = np.zeros(clip[0].shape, np.float32)
+            before = None
             for frame in clip:
                 mask = cv2.morphologyEx(subtractor.apply(frame), cv2.MORPH_OPEN, kernel)
+                foreground = mask > 0
                 if cv2.countNonZero(mask):
                     _, labels = cv2.connectedComponents(mask, connectivity=8, ltype=cv2.CV_16U)
-                    np.count_nonzero(np.bincount(labels[mask > 0]) >= settings.min_blob_area)
+                    areas = np.bincount(labels[foreground])
+                    sized = areas >= settings.min_blob_area
+                    np.count_nonzero(sized)
+                    if before is not None:
+                        kept = np.bincount(labels[foreground & before], minlength=len(areas))
+                        walking = (areas <= settings.pedestrian_max_area) & (kept > settings.pedestrian_overlap * areas)
+                        np.count_nonzero(sized & walking)
+                before = foreground
                 cv2.mean(frame)
                 cv2.meanStdDev(cv2.Laplacian(frame, cv2.CV_16S))
                 cv2.accumulate(frame, total)

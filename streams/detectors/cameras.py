@@ -17,11 +17,12 @@ drops, learned from its own stream.
 
 Evidence: covered and defocused give brightness or sharpness against the
 healthy reference and the level it fires below; turned gives displacement
-(px) against its usual value and the level it fires at; crowd gives blobs
-against the expected level and the level it fires at; intrusion gives blobs
-against the usual level for the hour and the blob CUSUM's per-clip allowance
-(a person half hidden in the dark, caught by time in view, shows fewer blobs
-than the allowance); offline
+(px) against its usual value and the level it fires at; crowd gives people
+(pedestrians, or blobs from an edge box that does not report them) against
+the expected level and the level it fires at; intrusion gives people against
+the usual level for the hour and the CUSUM's per-clip allowance (a person
+half hidden in the dark, caught by time in view, counts less than the
+allowance); offline
 gives the silence (s) against the camera's interval and the silence limit.
 """
 
