@@ -16,7 +16,7 @@ a displacement with a confident phase-correlation response (a low response
 means the displacement is not to be trusted, e.g. on a covered lens).
 
 Pedestrians are the blobs of at most ``pedestrian_max_area`` pixels of which
-``pedestrian_overlap`` or more was already foreground in the frame before.
+more than ``pedestrian_overlap`` was already foreground in the frame before.
 Between two frames of a clip a walker moves a pixel or two, less than their
 own width, while a motorbike moves past its own length; so at a crossroads,
 where vehicles are most of the blobs, a crowd of people is seen as the jump
