@@ -118,8 +118,8 @@ def readings(observations: Sequence[CameraObservation], after: float | None, hou
             log1p(p.sharpness),
             p.displacement_px,
             p.displacement_response,
-            p.blobs if p.pedestrians is None else p.pedestrians,
-            log1p(p.blobs if p.pedestrians is None else p.pedestrians),
+            (counted := p.blobs if p.pedestrians is None else p.pedestrians),
+            log1p(counted),
             log1p(1000.0 * p.motion_ratio),
         )
         for p in map(_PAYLOAD, fresh)
