@@ -7,8 +7,8 @@ class IocsimError(Exception):
     """Base of every deliberate iocsim error; the CLI prints these as one line."""
 
 
-class ConfigError(IocsimError):
-    """Invalid configuration or command-line input, naming the field at fault."""
+class FieldError(IocsimError):
+    """An error about one named field: printed as ``field: reason``."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -18,6 +18,10 @@ class ConfigError(IocsimError):
     def __reduce__(self) -> tuple[type, tuple[str, ...]]:
         """Rebuilt from its fields: by default only the message is pickled, and a process pool could not raise it."""
         return type(self), (self.field, self.reason)
+
+
+class ConfigError(FieldError):
+    """Invalid configuration or command-line input, naming the field at fault."""
 
 
 class BrokerError(IocsimError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from iocsim.errors import ConfigError, IocsimError
+from iocsim.errors import ConfigError, FieldError, IocsimError
 
 
 class StreamsError(IocsimError):
@@ -13,14 +13,5 @@ class SettingsError(StreamsError, ConfigError):
     """A detector or lifecycle setting is out of range, naming the field at fault."""
 
 
-class StateError(StreamsError):
+class StateError(StreamsError, FieldError):
     """Exported state cannot be restored (e.g. read back from a table), naming the field at fault."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def __reduce__(self) -> tuple[type, tuple[str, ...]]:
-        """Rebuilt from its fields: by default only the message is pickled, and a process pool could not raise it."""
-        return type(self), (self.field, self.reason)
