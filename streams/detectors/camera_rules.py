@@ -83,7 +83,7 @@ import math
 from typing import NamedTuple
 
 from iocsim.streams.detectors.camera_readings import Readings, median
-from iocsim.streams.detectors.camera_settings import CameraDetectorSettings
+from iocsim.streams.detectors.camera_settings import CameraDetectorSettings, ScenePrior
 from iocsim.streams.detectors.camera_state import Activity, Condition, Tamper
 
 
@@ -253,15 +253,15 @@ def _track(condition: Condition, active: bool, t: float, lb: float, ls: float, a
 def judge_activity(
     a: Activity,
     r: Readings,
-    empty_hours: tuple[bool, ...],
+    prior: ScenePrior,
     blind: list[bool],
     cleared: list[bool],
     s: CameraDetectorSettings,
 ) -> ActivityTrail:
     """Crowd and night-intrusion verdicts for a run; a ``blind`` (tampered) clip suspends both and all learning.
 
-    ``empty_hours`` tells, per local hour, whether the scene is normally empty
-    then. The median of the recent clips is taken only where the crowd rule
+    ``prior`` tells, per local hour, whether the scene is normally empty then,
+    and how many people a crowd needs expected. The median of the recent clips is taken only where the crowd rule
     looks at it: in a quiet scene, never. A blind spell breaks the run of busy
     clips a crowd needs: the short-term level learned nothing meanwhile, and a
     market that filled up behind a blurred lens at dawn is no crowd. So does a
@@ -274,12 +274,13 @@ def judge_activity(
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
     level_b, level_m, peak, hours = a.blobs, a.motion, a.peak, a.hours
     min_samples, hour_memory, step = s.hour_min_samples, float(s.hour_memory), s.activity_max_step
-    ratio_b, floor_b = s.crowd_people_ratio, s.crowd_people_floor
+    ratio_b, most_b, root_b = s.crowd_people_ratio, s.crowd_people_floor, s.crowd_people_floor_per_root
     ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
     ratio_s = s.crowd_sustained_ratio
-    min_expected, busy_needed = s.crowd_min_expected_people, s.crowd_busy_observations
+    busy_needed = s.crowd_busy_observations
     warmup = s.activity_warmup_observations
     decay, empty_people, activity_alpha = s.empty_decay, s.empty_people, s.activity_alpha
+    empty_hours, min_expected = prior
     unproven = log1p(empty_people) + decay * s.empty_proof_observations
     cap, allowance = s.intrusion_cap, s.intrusion_allowance
     score_cap, fire_at, hold_at = 1.5 * s.intrusion_limit, s.intrusion_limit, s.intrusion_limit / 2
@@ -310,6 +311,7 @@ def judge_activity(
         usual_b, usual_m, count = bucket
         learned = count >= min_samples
         expected_b = expm1((usual_b if usual_b > level_b else level_b) if learned else level_b)
+        floor_b = smaller(most_b, root_b * math.sqrt(1 + expected_b))
         crowd_b = _crowd_limit(ratio_b, expected_b, floor_b)
         busy = busy + 1 if expected_b >= min_expected else 0
         judged = (len(recent_b), expected_b, crowd_b, median_of)

@@ -10,7 +10,9 @@ its brightness or people counts does not matter.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
+from iocsim.streams.detectors.camera_state import HOURS
 from iocsim.streams.errors import SettingsError
 from iocsim.streams.lifecycle import LifecycleSettings, RuleTiming
 
@@ -42,6 +44,12 @@ NIGHT_EMPTY_HOURS: dict[str, tuple[int, int]] = {
     "square": (0, 4),
 }
 DEFAULT_EMPTY_HOURS = (22, 5)
+
+# Scenes whose people come on a timetable: a commune office opens at 7:30 and 13:30, a
+# school's bell brings the parents at once. From near empty such a scene jumps as a crowd
+# does, so it needs more people expected before a crowd is judged in it (as does a camera
+# of unknown scene).
+TIMETABLED_SCENES = frozenset({"commune_office", "school_gate"})
 
 
 @dataclass(frozen=True)
@@ -112,7 +120,14 @@ class CameraDetectorSettings:
     times in the 183 camera-days of a clean fleet at a floor of 3, twice at
     5 (a school gate filling at 6:24, a market at 14:25), where 39 of the 50
     tuning crowds (started cold) were found either way; a floor of 6 found
-    36. A sustained tier judges the medians of the last
+    36. Chance groups shrink with the people expected, as a count's spread
+    does, so the floor is at most ``crowd_people_floor_per_root`` times
+    the square root of (1 + expected): a bridge with half a person in view
+    needs under four more, where a crowd brought four or five. At 3, 4 of
+    the 6 tuning crowds on bridges were found instead of none, with no
+    false crowd more in two clean fleets; at 2.5 one more crowd (at a
+    crossroads), at 2.25 four false ones more (crossroads with about two
+    people expected). A sustained tier judges the medians of the last
     ``crowd_sustained_median_of`` clips against ``crowd_sustained_ratio``
     times (1 + expected), with the same floors, and only where the local
     hour's level is learned: in an ordinary scene the median of five clips
@@ -131,7 +146,13 @@ class CameraDetectorSettings:
     crowd does: at 0.5, six such openings were false crowds in a second
     clean fleet, none at 1 (one of the 50 tuning crowds, on a bridge, was
     found at 0.5 and not at 1). At 1.5 and 2.5 one false crowd fewer, and 36
-    and 27 of the tuning crowds found instead of 39. The expectation must also have stood at that level
+    and 27 of the tuning crowds found instead of 39. Only scenes whose
+    people come on a timetable (``TIMETABLED_SCENES``) open like that;
+    elsewhere ``crowd_min_expected_people_untimed`` is enough, and any value
+    from 0.05 to 0.3 judged the bridges (at 0.15 with the fixed floor of
+    five, 3 of their 6 tuning crowds found; commune offices kept at 1: no
+    false crowd more, where 0.15 everywhere raised 36 at their openings).
+    The expectation must also have stood at that level
     for ``crowd_busy_observations`` in a row: when a scene fills at once (a
     commune office opening at 7:30, fog lifting off a busy street), the
     short-term level takes minutes to catch up, and on a camera's first day
@@ -204,6 +225,7 @@ class CameraDetectorSettings:
     tamper_relearn_seconds: float = 6 * 3600.0
     activity_warmup_observations: int = 30
     crowd_min_expected_people: float = 1.0
+    crowd_min_expected_people_untimed: float = 0.15
     crowd_busy_observations: int = 60
     view_cleared_sharpness_ratio: float = 3.0
     view_changed_motion: float = 0.2
@@ -214,6 +236,7 @@ class CameraDetectorSettings:
     hour_min_samples: int = 60
     crowd_people_ratio: float = 2.2
     crowd_people_floor: float = 5.0
+    crowd_people_floor_per_root: float = 3.0
     crowd_motion_ratio: float = 1.5
     crowd_motion_floor: float = 4.0
     crowd_sustained_median_of: int = 11
@@ -234,7 +257,13 @@ class CameraDetectorSettings:
         for spec in fields(self):
             if getattr(self, spec.name) <= 0:
                 raise SettingsError(f"cameras.{spec.name}", "must be > 0")
-        for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha", "night_alpha"):
+        for name in (
+            "outage_alpha",
+            "reference_alpha",
+            "anomaly_alpha",
+            "activity_alpha",
+            "night_alpha",
+        ):
             if getattr(self, name) > 1:
                 raise SettingsError(f"cameras.{name}", "must be in (0, 1]")
         for name in (
@@ -281,6 +310,23 @@ def camera_lifecycle_settings(base: LifecycleSettings | None = None) -> Lifecycl
     return LifecycleSettings(
         default=base.default, rules={**base.rules, **camera_lifecycle_rules()}, stale_seconds=base.stale_seconds
     )
+
+
+class ScenePrior(NamedTuple):
+    """What a camera's scene type tells the activity rules before anything is learned."""
+
+    empty_hours: tuple[bool, ...]
+    """Per local hour, whether the scene is normally empty then."""
+    min_expected: float
+    """The people it must be expected to hold before a crowd is judged in it."""
+
+
+def scene_prior(scene: str | None, s: CameraDetectorSettings) -> ScenePrior:
+    """The prior of a scene type; a camera of unknown scene is treated as a timetabled one."""
+    empty_hours = tuple(normally_empty_prior(scene, hour) for hour in range(HOURS))
+    if scene is None or scene in TIMETABLED_SCENES:
+        return ScenePrior(empty_hours, s.crowd_min_expected_people)
+    return ScenePrior(empty_hours, s.crowd_min_expected_people_untimed)
 
 
 def normally_empty_prior(scene: str | None, hour: int) -> bool:

@@ -48,11 +48,12 @@ from iocsim.streams.detectors.camera_settings import (
     OFFLINE_RULE,
     TURNED_RULE,
     CameraDetectorSettings,
+    ScenePrior,
     camera_lifecycle_rules,
     camera_lifecycle_settings,
-    normally_empty_prior,
+    scene_prior,
 )
-from iocsim.streams.detectors.camera_state import HOURS, CameraState, Gate
+from iocsim.streams.detectors.camera_state import CameraState, Gate
 from iocsim.streams.detectors.keyed_states import KeyedStates
 from iocsim.streams.lifecycle import Signal
 
@@ -99,7 +100,7 @@ class CameraDetector(KeyedStates[CameraState]):
         self.settings = settings or CameraDetectorSettings()
         self.calendar = ProvinceCalendar(profile.calendar)
         self._hours = LocalHours(self.calendar)
-        self._empty_hours: dict[str | None, tuple[bool, ...]] = {}
+        self._priors: dict[str | None, ScenePrior] = {}
         self._states: dict[str, CameraState] = {}
 
     def state_keys(self, messages: Sequence[Envelope]) -> set[str]:
@@ -157,7 +158,7 @@ class CameraDetector(KeyedStates[CameraState]):
         link = back_online(state, r, s)
         state.last = r.times[-1]
         tamper = judge_tamper(state.tamper, r, s)
-        activity = judge_activity(state.activity, r, self._empty(state.scene), tamper.blind(), tamper.cleared, s)
+        activity = judge_activity(state.activity, r, self._prior(state.scene), tamper.blind(), tamper.cleared, s)
 
         passed: list[Passed] = []
         if link.silences:
@@ -215,12 +216,11 @@ class CameraDetector(KeyedStates[CameraState]):
             return math.expm1(activity.median_people(k)), expected_b, crowd_b
         return r.people[k], expected_b, s.intrusion_allowance
 
-    def _empty(self, scene: str | None) -> tuple[bool, ...]:
-        """Per local hour, whether the scene is normally empty then."""
-        hours = self._empty_hours.get(scene)
-        if hours is None:
-            hours = self._empty_hours[scene] = tuple(normally_empty_prior(scene, h) for h in range(HOURS))
-        return hours
+    def _prior(self, scene: str | None) -> ScenePrior:
+        prior = self._priors.get(scene)
+        if prior is None:
+            prior = self._priors[scene] = scene_prior(scene, self.settings)
+        return prior
 
     def _signal(
         self, key: str, state: CameraState, rule: str, active: bool, evidence: Evidenced, t: float, snapshot: str | None

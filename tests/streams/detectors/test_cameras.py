@@ -398,6 +398,24 @@ def test_a_crowd_among_vehicles_is_judged_by_its_pedestrians() -> None:
     assert crowds(pedestrians=False) == []  # blobs 8 -> 15: under 2.2 times the usual level
 
 
+def test_a_few_people_on_a_quiet_bridge_are_a_crowd_and_a_commune_office_opening_is_not() -> None:
+    def crowds(camera: str, settings: CameraDetectorSettings | None = None) -> list[str]:
+        walkers = [0.0, 1.0, 0.5] * 40 + [5.5] * 30  # half a person in view, then five or six
+        clips = [
+            observation(camera, T0 + 10 * i, motion_ratio=0.002 + 0.002 * p, blobs=p, pedestrians=p)
+            for i, p in enumerate(walkers)
+        ]
+        alerts = alerts_of(run(CameraDetector(profile(), settings), [[o] for o in clips]))
+        return [a.payload.status for a in alerts if a.payload.kind == "crowd"]
+
+    assert crowds("TC-08") == ["firing"]  # a bridge
+    # A fixed floor of five people more than expected is out of the quiet bridge's reach.
+    assert crowds("TC-08", CameraDetectorSettings(crowd_people_floor_per_root=99.0)) == []
+    # The same jump where people come on a timetable (an office opening) is not judged.
+    assert crowds("TC-07") == []
+    assert crowds("TC-07", CameraDetectorSettings(crowd_min_expected_people=0.15)) == ["firing"]
+
+
 def test_a_view_that_changed_at_once_is_no_crowd() -> None:
     """Rain ending: the light changes, the background model relearns the view, people look many for a while."""
 
