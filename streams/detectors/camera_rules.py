@@ -261,11 +261,12 @@ def judge_activity(
     """Crowd and night-intrusion verdicts for a run; a ``blind`` (tampered) clip suspends both and all learning.
 
     ``prior`` tells, per local hour, whether the scene is normally empty then,
-    and how many people a crowd needs expected. The median of the recent clips is taken only where the crowd rule
-    looks at it: in a quiet scene, never. A blind spell breaks the run of busy
-    clips a crowd needs: the short-term level learned nothing meanwhile, and a
-    market that filled up behind a blurred lens at dawn is no crowd. So does a
-    ``cleared`` clip: the level was learned from a view that hid people.
+    and how many people a crowd needs expected. The median of the recent
+    clips is taken only where the crowd rule looks at it: in a quiet scene,
+    never. A blind spell breaks the run of busy clips a crowd needs: the
+    short-term level learned nothing meanwhile, and a market that filled up
+    behind a blurred lens at dawn is no crowd. So does a ``cleared`` clip: the
+    level was learned from a view that hid people.
     """
     median_of, sustained_of = s.crowd_median_of, s.crowd_sustained_median_of
     keep = max(median_of, sustained_of)
