@@ -295,6 +295,14 @@ def test_people_on_a_square_before_midnight_are_the_last_of_its_evening_exercise
     assert after_midnight[:1] == [("cameras.night_intrusion", "firing", 203)]
 
 
+def test_people_at_a_market_at_half_past_nine_are_its_last_customers() -> None:
+    loiterers = [2.0] * 12 + [0.0] * 20
+    half_past_nine, half_past_ten = NIGHT_T0 - 5400.0, NIGHT_T0 - 1800.0
+    assert night_alerts(QUIET + loiterers, start=half_past_nine - 2000, camera="TC-01") == []
+    at_half_past_ten = night_alerts(QUIET + loiterers, start=half_past_ten - 2000, camera="TC-01")
+    assert at_half_past_ten[:1] == [("cameras.night_intrusion", "firing", 203)]
+
+
 def test_a_scene_with_night_visitors_needs_a_longer_stay_to_call_it_an_intrusion() -> None:
     lingering_pair = [2.0] * 3 + [1.0] * 4 + [0.0] * 20
     two_hours_of_visitors = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0] * 72
