@@ -30,7 +30,7 @@ CAMERA_RULES = (OFFLINE_RULE, COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_R
 # about 22:30, and the last of them, seen by a camera started that evening, looked like
 # loiterers at 22:10-22:15 on 3 of 244 clean camera-nights); markets trade into the evening
 # (two or three people in view at 21:30, who fired the rule at 21:10-21:45 on 3 of 366
-# clean camera-nights and in 1 of 366 clean camera-days when the window opened at 21 h),
+# clean camera-nights and twice in one of 366 clean camera-days when the window opened at 21 h),
 # and they and bus stations wake before dawn; squares fill for evening exercise and empty only towards midnight (one or
 # two people still there at 23 h, who fired the rule at 23:07 and 23:31 on two of three
 # clean nights at one square), and fill again soon after 4 h. A scene waking up is no
