@@ -29,15 +29,15 @@ CAMERA_RULES = (OFFLINE_RULE, COVERED_RULE, DEFOCUSED_RULE, TURNED_RULE, CROWD_R
 # (crossroads, bridges and bus stations still carry a road user now and then until about
 # 22:30, and the last of them, seen by a camera started that evening, looked like loiterers
 # at 22:10-22:15 on 3 of 244 clean camera-nights); markets trade into the evening (two or
-# three people in view at 21:30, who fired the rule at 21:10-21:45 on 3 of 366 clean camera-
-# nights and twice in one of 366 clean camera-days when the window opened at 21 h), and they
-# and bus stations wake before dawn; squares fill for evening exercise and empty only
-# towards midnight (one or two people still there at 23 h, who fired the rule at 23:07 and
-# 23:31 on two of three clean nights at one square), and fill again soon after 4 h. A scene
-# waking up is no intrusion, and the rule cannot tell the two apart (it learns nothing while
-# its CUSUMs are up), so the window closes an hour before the first traffic: early commuters
-# on crossroads and bridges from about 4:30, and traders at markets from about 3:45, fired
-# it on 4 of 50 camera-days of busy scenes.
+# three people in view at 21:30, who fired the rule at 21:10-21:45 on 3 of 366 clean
+# camera-nights and twice in one of 366 clean camera-days when the window opened at 21 h),
+# and they and bus stations wake before dawn; squares fill for evening exercise and empty
+# only towards midnight (one or two people still there at 23 h, who fired the rule at 23:07
+# and 23:31 on two of three clean nights at one square), and fill again soon after 4 h. A
+# scene waking up is no intrusion, and the rule cannot tell the two apart (it learns nothing
+# while its CUSUMs are up), so the window closes an hour before the first traffic: early
+# commuters on crossroads and bridges from about 4:30, and traders at markets from about
+# 3:45, fired it on 4 of 50 camera-days of busy scenes.
 NIGHT_EMPTY_HOURS: dict[str, tuple[int, int]] = {
     "market": (22, 3),
     "crossroads": (23, 4),
