@@ -317,15 +317,13 @@ def judge_activity(
         busy = busy + 1 if expected_b >= min_expected else 0
         judged = (len(recent_b), expected_b, crowd_b, median_of)
         if crowd or (seen >= warmup and busy >= busy_needed):
-            expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
             sustained_b = _crowd_limit(ratio_s, expected_b, floor_b)
-            sustained_m = _crowd_limit(ratio_s, expected_m, floor_m)
             if crowd:
-                crowd = _above_half_way(median(recent_b[-sustained_of:]), expected_b, sustained_b) and _above_half_way(
-                    median(recent_m[-sustained_of:]), expected_m, sustained_m
-                )
+                crowd = _above_half_way(median(recent_b[-sustained_of:]), expected_b, sustained_b)
                 judged = (len(recent_b), expected_b, sustained_b, sustained_of)
             else:
+                expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
+                sustained_m = _crowd_limit(ratio_s, expected_m, floor_m)
                 if median(recent_b[-median_of:]) >= log1p(crowd_b):
                     crowd_m = _crowd_limit(ratio_m, expected_m, floor_m)
                     crowd = median(recent_m[-median_of:]) >= log1p(crowd_m)

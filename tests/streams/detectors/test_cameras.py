@@ -424,6 +424,19 @@ def test_a_few_people_on_a_quiet_bridge_are_a_crowd_and_a_commune_office_opening
     assert crowds("TC-07", CameraDetectorSettings(crowd_min_expected_people=0.15)) == ["firing"]
 
 
+def test_a_crowd_holds_while_its_people_stay_though_they_hardly_move() -> None:
+    walkers = [0.0, 1.0, 0.5] * 40 + [5.5] * 60 + [0.5] * 30  # a bridge: the crowd stays ten minutes
+    motion = [0.002 + 0.002 * p for p in walkers[:126]] + [0.004] * 84  # after its first minute, standing still
+    clips = [
+        observation("TC-08", T0 + 10 * i, motion_ratio=m, blobs=p, pedestrians=p)
+        for i, (p, m) in enumerate(zip(walkers, motion, strict=True))
+    ]
+    alerts = alerts_of(run(CameraDetector(profile()), [[o] for o in clips]))
+    crowd = [(a.payload.status, round((a.event_time - T0) / 10)) for a in alerts if a.payload.kind == "crowd"]
+    assert [status for status, _ in crowd] == ["firing", "resolved"]
+    assert crowd[1][1] >= 180  # resolved once the people left, not when they stopped moving
+
+
 def test_a_view_that_changed_at_once_is_no_crowd() -> None:
     """Rain ending: the light changes, the background model relearns the view, people look many for a while."""
 
