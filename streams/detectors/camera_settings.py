@@ -146,9 +146,8 @@ class CameraDetectorSettings:
     the 43 tuning crowds found were alerted for under half their length,
     held by people alone, 6 (on the evaluation seeds, a median of 96 % of
     each crowd's length alerted instead of 89 %), with no false crowd more.
-    The short-term level needs
-    ``activity_warmup_observations`` first (an edge box's background model
-    settles over its first minutes). A crowd is judged only where at least
+    The short-term level needs ``activity_warmup_observations`` first (an
+    edge box's background model settles over its first minutes). A crowd is judged only where at least
     ``crowd_min_expected_people`` are expected, and at night the intrusion
     rule covers activity. From a near-empty scene, a few people arriving at
     once (a commune office opening at 7:30 and 13:30) jump as much as a
@@ -161,8 +160,8 @@ class CameraDetectorSettings:
     from 0.05 to 0.3 judged the bridges (at 0.15 with the fixed floor of
     five, 3 of their 6 tuning crowds found; commune offices kept at 1: no
     false crowd more, where 0.15 everywhere raised 36 at their openings).
-    The expectation must also have stood at that level
-    for ``crowd_busy_observations`` in a row: when a scene fills at once (a
+    The expectation must also have stood at that level for
+    ``crowd_busy_observations`` in a row: when a scene fills at once (a
     commune office opening at 7:30, fog lifting off a busy street), the
     short-term level takes minutes to catch up, and on a camera's first day
     no level for the hour covers the gap; the same holds after a tampered
@@ -266,13 +265,7 @@ class CameraDetectorSettings:
         for spec in fields(self):
             if getattr(self, spec.name) <= 0:
                 raise SettingsError(f"cameras.{spec.name}", "must be > 0")
-        for name in (
-            "outage_alpha",
-            "reference_alpha",
-            "anomaly_alpha",
-            "activity_alpha",
-            "night_alpha",
-        ):
+        for name in ("outage_alpha", "reference_alpha", "anomaly_alpha", "activity_alpha", "night_alpha"):
             if getattr(self, name) > 1:
                 raise SettingsError(f"cameras.{name}", "must be in (0, 1]")
         for name in (
