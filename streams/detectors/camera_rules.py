@@ -277,7 +277,7 @@ def judge_activity(
     min_samples, hour_memory, step = s.hour_min_samples, float(s.hour_memory), s.activity_max_step
     ratio_b, most_b, root_b = s.crowd_people_ratio, s.crowd_people_floor, s.crowd_people_floor_per_root
     ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
-    ratio_s = s.crowd_sustained_ratio
+    ratio_s, hold_share = s.crowd_sustained_ratio, s.crowd_hold_share
     busy_needed = s.crowd_busy_observations
     warmup = s.activity_warmup_observations
     decay, empty_people, activity_alpha = s.empty_decay, s.empty_people, s.activity_alpha
@@ -319,7 +319,7 @@ def judge_activity(
         if crowd or (seen >= warmup and busy >= busy_needed):
             sustained_b = _crowd_limit(ratio_s, expected_b, floor_b)
             if crowd:
-                crowd = _above_half_way(median(recent_b[-sustained_of:]), expected_b, sustained_b)
+                crowd = _above_share_of_way(median(recent_b[-sustained_of:]), expected_b, sustained_b, hold_share)
                 judged = (len(recent_b), expected_b, sustained_b, sustained_of)
             else:
                 expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
@@ -379,7 +379,7 @@ def _crowd_limit(ratio: float, expected: float, floor: float) -> float:
     return larger(ratio * (1 + expected) - 1, expected + floor)
 
 
-def _above_half_way(x: float, usual: float, limit: float) -> bool:
-    """Whether log1p-level ``x`` is above half-way from the usual level to the limit (in log terms)."""
+def _above_share_of_way(x: float, usual: float, limit: float, share: float) -> bool:
+    """Whether log1p-level ``x`` is above ``share`` of the way from the usual level to the limit (in log terms)."""
     low = math.log1p(usual)
-    return x >= low + (math.log1p(limit) - low) / 2
+    return x >= low + (math.log1p(limit) - low) * share

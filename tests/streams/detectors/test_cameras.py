@@ -437,6 +437,23 @@ def test_a_crowd_holds_while_its_people_stay_though_they_hardly_move() -> None:
     assert crowd[1][1] >= 180  # resolved once the people left, not when they stopped moving
 
 
+def test_a_crowd_that_thins_for_a_while_stays_one_crowd() -> None:
+    def crowd(settings: CameraDetectorSettings) -> list[tuple[str, int]]:
+        walkers = [0.0, 1.0, 0.5] * 40 + [5.5] * 30 + [1.5] * 20 + [5.5] * 30 + [0.5] * 30  # a bridge
+        clips = [
+            observation("TC-08", T0 + 10 * i, motion_ratio=0.002 + 0.002 * p, blobs=p, pedestrians=p)
+            for i, p in enumerate(walkers)
+        ]
+        alerts = alerts_of(run(CameraDetector(profile(), settings), [[o] for o in clips]))
+        return [(a.payload.status, round((a.event_time - T0) / 10)) for a in alerts if a.payload.kind == "crowd"]
+
+    held = crowd(CameraDetectorSettings())
+    assert [status for status, _ in held] == ["firing", "resolved"]
+    assert held[1][1] >= 200  # resolved once the people left
+    # Held only above half-way, it ends while the crowd thins and the short-term level then learns the rest of it.
+    assert crowd(CameraDetectorSettings(crowd_hold_share=0.5))[1][1] < 170
+
+
 def test_a_view_that_changed_at_once_is_no_crowd() -> None:
     """Rain ending: the light changes, the background model relearns the view, people look many for a while."""
 
