@@ -323,11 +323,11 @@ def judge_activity(
                 judged = (len(recent_b), expected_b, sustained_b, sustained_of)
             else:
                 expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
-                sustained_m = _crowd_limit(ratio_s, expected_m, floor_m)
                 if median(recent_b[-median_of:]) >= log1p(crowd_b):
                     crowd_m = _crowd_limit(ratio_m, expected_m, floor_m)
                     crowd = median(recent_m[-median_of:]) >= log1p(crowd_m)
                 if not crowd and learned and median(recent_b[-sustained_of:]) >= log1p(sustained_b):
+                    sustained_m = _crowd_limit(ratio_s, expected_m, floor_m)
                     crowd = median(recent_m[-sustained_of:]) >= log1p(sustained_m)
                     if crowd:
                         judged = (len(recent_b), expected_b, sustained_b, sustained_of)
