@@ -139,23 +139,22 @@ class CameraDetectorSettings:
     school's first drop-off as the morning fog lifts) is told from a crowd
     only by a camera that has seen that hour before. Once raised, a crowd
     holds while the sustained median of people stays above
-    ``crowd_hold_share`` of the way (in log terms) from the expected level
-    to its limit. Motion confirms a crowd as it is raised, but a few
-    walkers on a bridge move little of the frame, and the median of eleven
-    clips, still reaching back to before the crowd, fell under half-way
-    within a minute of it being raised: held by people and motion half-way,
-    10 of the 43 tuning crowds found were alerted for under half their
-    length, held by people alone, 6 (on the evaluation seeds, a median of
-    96 % of each crowd's length alerted instead of 89 %), with no false
-    crowd more. Once it drops, the short-term level learns the crowd that
-    is still there, so a crowd whose count wavers near the mark is not
-    raised again: at a third of the way, 3 of the 43 were alerted for under
-    half their length (7 of the 19 found on the evaluation seeds instead of
-    8), each still resolved a median of 2 minutes after its
-    end (at most 7), and the false crowds of the tuning fleets lasted as
-    long as before (1-3 minutes).
-    The short-term level needs ``activity_warmup_observations`` first (an
-    edge box's background model settles over its first minutes). A crowd is judged only where at least
+    ``crowd_hold_share`` of the way (in log terms) from the expected level to
+    its limit. Motion confirms a crowd as it is raised, but a few walkers on a
+    bridge move little of the frame, and the median of eleven clips, still
+    reaching back to before the crowd, fell under half-way within a minute of
+    it being raised: held by people and motion half-way, 10 of the 43 tuning
+    crowds found were alerted for under half their length, held by people
+    alone, 6 (on the evaluation seeds, a median of 96 % of each crowd's length
+    alerted instead of 89 %), with no false crowd more. Once it drops, the
+    short-term level learns the crowd that is still there, so a crowd whose
+    count wavers near the mark is not raised again: at a third of the way, 3
+    of the 43 were alerted for under half their length (7 of the 19 found on
+    the evaluation seeds instead of 8), each still resolved a median of 2
+    minutes after its end (at most 7), and the false crowds of the tuning
+    fleets lasted as long as before (1-3 minutes). The short-term level needs
+    ``activity_warmup_observations`` first (an edge box's background model
+    settles over its first minutes). A crowd is judged only where at least
     ``crowd_min_expected_people`` are expected, and at night the intrusion
     rule covers activity. From a near-empty scene, a few people arriving at
     once (a commune office opening at 7:30 and 13:30) jump as much as a
