@@ -26,7 +26,9 @@ does not report them) and motion with the larger of the short-term level
 and the level learned for the local hour, so a crowd is both a jump and
 unusual for the hour: a quick tier for a sudden crowd, a sustained one (a
 longer median against a lower limit, once the hour is known) for a gathering
-under twice the usual level. At night, in a scene that is normally empty
+under twice the usual level, and where people come at no set time a long one
+(five minutes against the five before) for a gathering slow enough that the
+short-term level learned it. At night, in a scene that is normally empty
 then, two CUSUMs tell loitering people from passers-by. Nothing is learned
 from clips under suspicion (a crowd, or a CUSUM above zero), so a scene
 counts as empty only once its short-term level has stayed low for a while
@@ -268,8 +270,8 @@ def judge_activity(
     behind a blurred lens at dawn is no crowd. So does a ``cleared`` clip: the
     level was learned from a view that hid people.
     """
-    median_of, sustained_of = s.crowd_median_of, s.crowd_sustained_median_of
-    keep = max(median_of, sustained_of)
+    median_of, sustained_of, long_of = s.crowd_median_of, s.crowd_sustained_median_of, s.crowd_long_median_of
+    keep = max(median_of, sustained_of, 2 * long_of)
     recent_b, recent_m = [x[0] for x in a.recent], [x[1] for x in a.recent]
     expm1, log1p = math.expm1, math.log1p
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
@@ -278,10 +280,12 @@ def judge_activity(
     ratio_b, most_b, root_b = s.crowd_people_ratio, s.crowd_people_floor, s.crowd_people_floor_per_root
     ratio_m, floor_m = s.crowd_motion_ratio, s.crowd_motion_floor
     ratio_s, hold_share = s.crowd_sustained_ratio, s.crowd_hold_share
+    long_root = s.crowd_long_floor_per_root
+    long_least = math.log1p(min(most_b, long_root))
     busy_needed = s.crowd_busy_observations
     warmup = s.activity_warmup_observations
     decay, empty_people, activity_alpha = s.empty_decay, s.empty_people, s.activity_alpha
-    empty_hours, min_expected = prior
+    empty_hours, min_expected, timetabled = prior
     unproven = log1p(empty_people) + decay * s.empty_proof_observations
     cap, allowance = s.intrusion_cap, s.intrusion_allowance
     score_cap, fire_at, hold_at = 1.5 * s.intrusion_limit, s.intrusion_limit, s.intrusion_limit / 2
@@ -331,6 +335,19 @@ def judge_activity(
                     crowd = median(recent_m[-sustained_of:]) >= log1p(sustained_m)
                     if crowd:
                         judged = (len(recent_b), expected_b, sustained_b, sustained_of)
+                if not (crowd or timetabled) and xb >= long_least and len(recent_b) >= 2 * long_of:
+                    before = median(recent_b[-2 * long_of : -long_of])
+                    reference = larger(before, usual_b) if learned else before
+                    usual = expm1(reference)
+                    long_b = log1p(usual + smaller(most_b, long_root * math.sqrt(1 + usual)))
+                    if (
+                        xb >= long_b
+                        and median(recent_b[-sustained_of:]) >= long_b
+                        and median(recent_b[-long_of:]) >= long_b
+                    ):
+                        crowd = True
+                        level_b = smaller(level_b, reference)
+                        judged = (len(recent_b), usual, expm1(long_b), long_of)
         peak = peak - decay if peak - decay > level_b else level_b
         if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_people:
             capped = smaller(blobs, cap)

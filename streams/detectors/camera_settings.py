@@ -195,7 +195,25 @@ class CameraDetectorSettings:
     camera had seen the whole hour on an earlier day (the hour's level
     learning meanwhile), the first days were as before but the later ones
     raised 29 false crowds instead of 6: an hour's mean is too coarse for a
-    school gate's twenty-minute rush.
+    school gate's twenty-minute rush. Where people come at no set time, a
+    long tier catches such a gathering: the median of the last
+    ``crowd_long_median_of`` clips, that of the last eleven and the clip
+    itself at least ``crowd_long_floor_per_root`` times the square root of
+    (1 + reference) above the reference, which is the median of the
+    ``crowd_long_median_of`` clips before them (or the hour's level, where
+    learned and higher). A scene that fills over half an hour keeps its
+    previous five minutes close behind; a crowd that gathers in two does
+    not. Once it fires, the short-term level, which learned the gathering,
+    goes back to the reference. On the tuning seeds, started cold, 46 of the
+    50 crowds were found instead of 43 (two crossroads and a bridge, 260-320
+    s after they began), with no false crowd more in the 183 camera-days of
+    a clean fleet. At 1.5, 47 found and five false crowds at markets opening
+    between 5:20 and 6:20; at 1.75 as at 2; at 2.5, 44 found. Judged against
+    the hour's level alone, 47 found, but a camera's first hour is learned
+    from its first minutes: a market filling in the dawn fog raised a
+    crowd at 6:39 that its frozen level then held all day, and a commune
+    office opening raised one at 7:43 (hence no long tier where people come
+    on a timetable).
 
     Night intrusion: a CUSUM of blobs per clip (each clip adds
     ``min(blobs, intrusion_cap) - intrusion_allowance``) while the scene is
@@ -257,6 +275,8 @@ class CameraDetectorSettings:
     crowd_sustained_median_of: int = 11
     crowd_sustained_ratio: float = 1.5
     crowd_hold_share: float = 1 / 3
+    crowd_long_median_of: int = 30
+    crowd_long_floor_per_root: float = 2.0
     empty_people: float = 0.3
     empty_decay: float = 0.006
     empty_proof_observations: int = 60
@@ -330,14 +350,16 @@ class ScenePrior(NamedTuple):
     """Per local hour, whether the scene is normally empty then."""
     min_expected: float
     """The people it must be expected to hold before a crowd is judged in it."""
+    timetabled: bool
+    """Whether its people come on a timetable, so that an hour's level mixes an empty and a full part."""
 
 
 def scene_prior(scene: str | None, s: CameraDetectorSettings) -> ScenePrior:
     """The prior of a scene type; a camera of unknown scene is treated as a timetabled one."""
     empty_hours = tuple(normally_empty_prior(scene, hour) for hour in range(HOURS))
     if scene is None or scene in TIMETABLED_SCENES:
-        return ScenePrior(empty_hours, s.crowd_min_expected_people)
-    return ScenePrior(empty_hours, s.crowd_min_expected_people_untimed)
+        return ScenePrior(empty_hours, s.crowd_min_expected_people, timetabled=True)
+    return ScenePrior(empty_hours, s.crowd_min_expected_people_untimed, timetabled=False)
 
 
 def normally_empty_prior(scene: str | None, hour: int) -> bool:

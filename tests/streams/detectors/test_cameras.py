@@ -378,13 +378,14 @@ def crowd_alerts(blobs: Sequence[float], start: float) -> list[tuple[str, int]]:
     return [(a.payload.status, round((a.event_time - start) / 10)) for a in alerts if a.payload.kind == "crowd"]
 
 
-def test_a_sustained_gathering_is_a_crowd_once_the_hour_is_known() -> None:
+def test_a_sustained_gathering_is_a_crowd_sooner_once_the_hour_is_known() -> None:
     usual = [6.0, 5.0, 7.0] * 30  # fifteen minutes: warmed up, busy, and the hour's level learned
     gathering = [13.0] * 30 + usual  # twice the usual level for five minutes: below the quick tier's limit
     # It starts at clip 90; the sustained median of eleven clips crosses its limit on the sixth.
     assert crowd_alerts(usual + gathering, T0) == [("firing", 95), ("resolved", 131)]
-    # From 14:45 the same fifteen minutes end at 15 h: the gathering meets an hour not seen yet.
-    assert crowd_alerts(usual + gathering, T0 + 2700) == []
+    # From 14:45 the same fifteen minutes end at 15 h: the gathering meets an hour not seen yet, and only the long
+    # tier judges it, once half of its thirty clips hold the gathering.
+    assert crowd_alerts(usual + gathering, T0 + 2700) == [("firing", 105), ("resolved", 131)]
     strong = [20.0] * 30 + usual
     # The quick tier's median of five crosses on the third clip.
     assert crowd_alerts(usual + strong, T0 + 2700) == [("firing", 92), ("resolved", 131)]
@@ -400,15 +401,16 @@ def test_a_crowd_among_vehicles_is_judged_by_its_pedestrians() -> None:
         usual = [clip(i, w) for i, w in enumerate([2.0, 1.0, 3.0] * 40)]  # the crowd meets an hour not seen yet
         crowd = [clip(120 + i, 9.0) for i in range(30)]
         alerts = alerts_of(run(CameraDetector(profile()), [[o] for o in usual + crowd]))
-        return [a.payload.status for a in alerts if a.payload.kind == "crowd"]
+        return [(a.payload.status, round((a.event_time - T0 - 2400) / 10)) for a in alerts if a.payload.kind == "crowd"]
 
-    assert crowds(pedestrians=True) == ["firing"]
-    assert crowds(pedestrians=False) == []  # blobs 8 -> 15: under 2.2 times the usual level
+    assert crowds(pedestrians=True) == [("firing", 122)]
+    # Blobs 8 -> 15: under 2.2 times the usual level, so only the long tier sees it, once half its clips hold it.
+    assert crowds(pedestrians=False) == [("firing", 135)]
 
 
 def test_a_few_people_on_a_quiet_bridge_are_a_crowd_and_a_commune_office_opening_is_not() -> None:
     def crowds(camera: str, settings: CameraDetectorSettings | None = None) -> list[str]:
-        walkers = [0.0, 1.0, 0.5] * 40 + [5.5] * 30  # half a person in view, then five or six
+        walkers = [0.0, 1.0, 0.5] * 40 + [5.25] * 30  # half a person in view, then five or six
         clips = [
             observation(camera, T0 + 10 * i, motion_ratio=0.002 + 0.002 * p, blobs=p, pedestrians=p)
             for i, p in enumerate(walkers)
@@ -418,7 +420,7 @@ def test_a_few_people_on_a_quiet_bridge_are_a_crowd_and_a_commune_office_opening
 
     assert crowds("TC-08") == ["firing"]  # a bridge
     # A fixed floor of five people more than expected is out of the quiet bridge's reach.
-    assert crowds("TC-08", CameraDetectorSettings(crowd_people_floor_per_root=99.0)) == []
+    assert crowds("TC-08", CameraDetectorSettings(crowd_people_floor_per_root=99, crowd_long_floor_per_root=99)) == []
     # The same jump where people come on a timetable (an office opening) is not judged.
     assert crowds("TC-07") == []
     assert crowds("TC-07", CameraDetectorSettings(crowd_min_expected_people=0.15)) == ["firing"]
@@ -528,3 +530,22 @@ def test_settings_are_validated_and_the_registry_finds_the_detector() -> None:
         CameraDetectorSettings(offline_min_seconds=900.0, offline_max_seconds=600.0)
     (detector,) = detectors_for(profile())
     assert detector.topic == "ioc.camera.observations"
+
+
+def test_a_gathering_the_short_term_level_learns_is_a_crowd_against_the_five_minutes_before() -> None:
+    def crowd(camera: str, walkers: list[float], s: CameraDetectorSettings | None = None) -> list[tuple[str, int]]:
+        clips = [
+            observation(camera, T0 + 10 * i, motion_ratio=0.002 + 0.002 * p, blobs=p, pedestrians=p)
+            for i, p in enumerate(walkers)
+        ]
+        alerts = alerts_of(run(CameraDetector(profile(), s), [[o] for o in clips]))
+        return [(a.payload.status, round((a.event_time - T0) / 10)) for a in alerts if a.payload.kind == "crowd"]
+
+    quiet = [0.0, 1.0, 0.5] * 40  # a bridge: half a person in view
+    gathering = [0.5 + 0.25 * i for i in range(12)] + [3.5] * 40 + [0.5] * 30  # three more people over two minutes
+    # The median of thirty clips crosses once fifteen of them hold the crowd; the quick tiers never do.
+    assert crowd("TC-08", quiet + gathering) == [("firing", 145), ("resolved", 183)]
+    assert crowd("TC-08", quiet + gathering, CameraDetectorSettings(crowd_long_floor_per_root=99.0)) == []
+    # A market filling over an hour keeps the five minutes before it close behind.
+    filling = [3.0 + 6.0 * i / 360 + (0.5 if i % 3 else -1.0) for i in range(360)]
+    assert crowd("TC-01", filling) == []
