@@ -272,7 +272,7 @@ def judge_activity(
     """
     median_of, sustained_of, long_of = s.crowd_median_of, s.crowd_sustained_median_of, s.crowd_long_median_of
     keep = max(median_of, sustained_of, 2 * long_of)
-    recent_b, recent_m = [x[0] for x in a.recent], [x[1] for x in a.recent]
+    recent_b, recent_m = a.recent_people, a.recent_motion
     expm1, log1p = math.expm1, math.log1p
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
     level_b, level_m, peak, hours = a.blobs, a.motion, a.peak, a.hours
@@ -386,8 +386,8 @@ def judge_activity(
         seen += 1
     a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence = seen, busy, crowd, intrusion, score, presence
     a.blobs, a.motion, a.peak, a.night = level_b, level_m, peak, night
-    if len(recent_b) > len(a.recent):
-        a.recent = [[b, m] for b, m in zip(recent_b[-keep:], recent_m[-keep:], strict=True)]
+    if len(recent_b) > keep:
+        a.recent_people, a.recent_motion = recent_b[-keep:], recent_m[-keep:]
     return ActivityTrail(crowd_l, intrusion_l, levels, recent_b)
 
 

@@ -84,7 +84,9 @@ class Activity(msgspec.Struct, kw_only=True):
     ``busy`` counts the observations in a row at which the scene was expected to hold a crowd's minimum;
     ``score`` and ``presence`` are the night-intrusion CUSUMs of blobs and of clips with anything in view;
     ``night`` is the scene's mean capped blobs per clip while it is judged empty (0 in a state saved before it
-    was kept: learned anew).
+    was kept: learned anew); ``recent_people`` and ``recent_motion`` are the levels of the last clips, the
+    crowd rule's medians (kept as two flat lists: a list of pairs cost more to unpack and rebuild per batch
+    than the rules that read it).
     """
 
     seen: int = 0
@@ -93,7 +95,8 @@ class Activity(msgspec.Struct, kw_only=True):
     peak: float = 0.0
     motion: float = 0.0
     hours: list[list[float]] = msgspec.field(default_factory=lambda: [[0.0, 0.0, 0.0] for _ in range(HOURS)])
-    recent: list[list[float]] = msgspec.field(default_factory=list)
+    recent_people: list[float] = msgspec.field(default_factory=list)
+    recent_motion: list[float] = msgspec.field(default_factory=list)
     crowd: bool = False
     intrusion: bool = False
     score: float = 0.0
@@ -127,10 +130,19 @@ class CameraState(msgspec.Struct, kw_only=True):
 
     @classmethod
     def from_dict(cls, key: str, data: Mapping[str, Any]) -> CameraState:
+        activity = data.get("activity")
+        if isinstance(activity, Mapping) and "recent" in activity:  # saved when the levels were kept as pairs
+            pairs = activity["recent"]
+            if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise StateError(f"{key}.activity.recent", "must be a list of [people, motion] pairs")
+            people, motion = [p[0] for p in pairs], [p[1] for p in pairs]
+            data = {**data, "activity": {**activity, "recent_people": people, "recent_motion": motion}}
         try:
             state = msgspec.convert(data, cls)
         except msgspec.ValidationError as exc:
             raise StateError(key, str(exc)) from exc
+        if len(state.activity.recent_people) != len(state.activity.recent_motion):
+            raise StateError(f"{key}.activity.recent_motion", "must be as long as recent_people")
         if not state.tamper.sharpness_step >= 0:
             raise StateError(f"{key}.tamper.sharpness_step", "must be a number >= 0")
         if not state.activity.night >= 0:

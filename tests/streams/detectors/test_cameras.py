@@ -517,6 +517,23 @@ def test_a_state_saved_before_the_usual_sharpness_step_was_kept_still_loads() ->
     assert CameraState.from_dict("TC-02", older).activity.presence == 0.0
 
 
+def test_a_state_that_kept_the_recent_levels_as_pairs_still_loads() -> None:
+    detector = CameraDetector(profile())
+    run(detector, [[observation("TC-02", T0 + 10 * i)] for i in range(5)])
+    exported = detector.export_state("TC-02")
+    assert exported is not None
+    activity = {k: v for k, v in exported["activity"].items() if k not in ("recent_people", "recent_motion")}
+    people, motion = exported["activity"]["recent_people"], exported["activity"]["recent_motion"]
+    pairs = [[b, m] for b, m in zip(people, motion, strict=True)]
+    assert len(pairs) == 5
+    paired = {**exported, "activity": {**activity, "recent": pairs}}
+    assert CameraState.from_dict("TC-02", paired).to_dict() == exported
+    with pytest.raises(StateError, match=r"activity\.recent"):
+        CameraState.from_dict("TC-02", {**exported, "activity": {**activity, "recent": [[1.0]]}})
+    with pytest.raises(StateError, match="recent_motion"):
+        CameraState.from_dict("TC-02", {**exported, "activity": {**exported["activity"], "recent_motion": []}})
+
+
 def test_settings_are_validated_and_the_registry_finds_the_detector() -> None:
     with pytest.raises(SettingsError, match="reference_alpha"):
         CameraDetectorSettings(reference_alpha=2.0)
