@@ -770,7 +770,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--clean-camera-days",
         type=int,
         default=0,
-        help="clean days in a row of every camera, from the first seed (about 11 minutes of CPU a day)",
+        help="clean days in a row of every camera, from the first seed (about 25 minutes of CPU a day)",
     )
     parser.add_argument(
         "--clean-link-days",
