@@ -338,8 +338,8 @@ def judge_activity(
                 if not (crowd or timetabled) and xb >= long_least and len(recent_b) >= 2 * long_of:
                     before = median(recent_b[-2 * long_of : -long_of])
                     reference = larger(before, usual_b) if learned else before
-                    usual = expm1(reference)
-                    long_b = log1p(usual + smaller(most_b, long_root * math.sqrt(1 + usual)))
+                    people_before = expm1(reference)
+                    long_b = log1p(people_before + smaller(most_b, long_root * math.sqrt(1 + people_before)))
                     if (
                         xb >= long_b
                         and median(recent_b[-sustained_of:]) >= long_b
@@ -347,7 +347,7 @@ def judge_activity(
                     ):
                         crowd = True
                         level_b = smaller(level_b, reference)
-                        judged = (len(recent_b), usual, expm1(long_b), long_of)
+                        judged = (len(recent_b), people_before, expm1(long_b), long_of)
         peak = peak - decay if peak - decay > level_b else level_b
         if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_people:
             capped = smaller(blobs, cap)
