@@ -268,11 +268,15 @@ def judge_activity(
     never. A blind spell breaks the run of busy clips a crowd needs: the
     short-term level learned nothing meanwhile, and a market that filled up
     behind a blurred lens at dawn is no crowd. So does a ``cleared`` clip: the
-    level was learned from a view that hid people.
+    level was learned from a view that hid people. A raised crowd whose
+    people the edge box's background model has learned is held by the
+    view's detail (sharpness) under the same light.
     """
     median_of, sustained_of, long_of = s.crowd_median_of, s.crowd_sustained_median_of, s.crowd_long_median_of
     keep = max(median_of, sustained_of, 2 * long_of)
-    recent_b, recent_m = a.recent_people, a.recent_motion
+    recent_b, recent_m, recent_d = a.recent_people, a.recent_motion, a.recent_detail
+    light, crowd_detail = a.light, a.crowd_detail
+    detail_rise, light_shift = s.crowd_detail_rise, s.crowd_light_shift
     expm1, log1p = math.expm1, math.log1p
     seen, busy, crowd, intrusion, score, presence = a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence
     level_b, level_m, peak, hours = a.blobs, a.motion, a.peak, a.hours
@@ -296,11 +300,12 @@ def judge_activity(
     crowd_l: list[bool] = []
     intrusion_l: list[bool] = []
     levels: list[tuple[int, float, float, int] | None] = []
-    for tampered, fresh, xb, xm, blobs, hour in zip(
-        blind, cleared, r.log_people, r.log_motion, r.people, r.hours, strict=True
+    for tampered, fresh, xb, xm, xs, xl, blobs, hour in zip(
+        blind, cleared, r.log_people, r.log_motion, r.log_sharpness, r.log_brightness, r.people, r.hours, strict=True
     ):
         if tampered:
             crowd = intrusion = False
+            crowd_detail = None
             score, presence, busy = 0.0, 0.0, 0
             crowd_l.append(False)
             intrusion_l.append(False)
@@ -310,8 +315,11 @@ def judge_activity(
             busy = 0
         if seen == 0:
             level_b, level_m, peak = xb, xm, unproven
+        if light is None:
+            light = xl
         recent_b.append(xb)
         recent_m.append(xm)
+        recent_d.append(xs)
         bucket = hours[hour]
         usual_b, usual_m, count = bucket
         learned = count >= min_samples
@@ -324,6 +332,11 @@ def judge_activity(
             sustained_b = _crowd_limit(ratio_s, expected_b, floor_b)
             if crowd:
                 crowd = _above_share_of_way(median(recent_b[-sustained_of:]), expected_b, sustained_b, hold_share)
+                if not crowd and crowd_detail is not None:
+                    crowd = (
+                        median(recent_d[-median_of:]) >= crowd_detail + detail_rise
+                        and light - light_shift <= xl <= light + light_shift
+                    )
                 judged = (len(recent_b), expected_b, sustained_b, sustained_of)
             else:
                 expected_m = expm1(larger(level_m, usual_m) if learned else level_m)
@@ -348,6 +361,10 @@ def judge_activity(
                         crowd = True
                         level_b = smaller(level_b, reference)
                         judged = (len(recent_b), people_before, expm1(long_b), long_of)
+                if crowd:
+                    crowd_detail = _detail_before(recent_d, long_of)
+        if not crowd:
+            crowd_detail = None
         peak = peak - decay if peak - decay > level_b else level_b
         if empty_hours[hour] and larger(expected_b, expm1(peak)) <= empty_people:
             capped = smaller(blobs, cap)
@@ -374,6 +391,7 @@ def judge_activity(
             low, high = level_m - step, level_m + step
             x = low if low > xm else xm
             level_m += alpha * ((high if high < x else x) - level_m)
+            light += alpha * (xl - light)
             if learned:
                 low, high = usual_b - step, usual_b + step
                 x = low if low > xb else xb
@@ -386,9 +404,19 @@ def judge_activity(
         seen += 1
     a.seen, a.busy, a.crowd, a.intrusion, a.score, a.presence = seen, busy, crowd, intrusion, score, presence
     a.blobs, a.motion, a.peak, a.night = level_b, level_m, peak, night
+    a.light, a.crowd_detail = light, crowd_detail
     if len(recent_b) > keep:
         a.recent_people, a.recent_motion = recent_b[-keep:], recent_m[-keep:]
+    if len(recent_d) > keep:
+        a.recent_detail = recent_d[-keep:]
     return ActivityTrail(crowd_l, intrusion_l, levels, recent_b)
+
+
+def _detail_before(recent_detail: list[float], lag: int) -> float | None:
+    """The view's detail before a crowd just raised: the median of the ``lag`` clips before the last ``lag``."""
+    if len(recent_detail) <= lag:
+        return None
+    return median(recent_detail[-2 * lag : -lag])
 
 
 def _crowd_limit(ratio: float, expected: float, floor: float) -> float:

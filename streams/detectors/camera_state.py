@@ -85,8 +85,10 @@ class Activity(msgspec.Struct, kw_only=True):
     ``score`` and ``presence`` are the night-intrusion CUSUMs of blobs and of clips with anything in view;
     ``night`` is the scene's mean capped blobs per clip while it is judged empty (0 in a state saved before it
     was kept: learned anew); ``recent_people`` and ``recent_motion`` are the levels of the last clips, the
-    crowd rule's medians (kept as two flat lists: a list of pairs cost more to unpack and rebuild per batch
-    than the rules that read it).
+    crowd rule's medians (kept as flat lists: a list of pairs cost more to unpack and rebuild per batch
+    than the rules that read it), and ``recent_detail`` their log1p(sharpness). ``light`` is the short-term
+    level of log1p(brightness), learned as the people's level is; ``crowd_detail`` is the detail before the
+    crowd being alerted (None when there is none).
     """
 
     seen: int = 0
@@ -97,6 +99,9 @@ class Activity(msgspec.Struct, kw_only=True):
     hours: list[list[float]] = msgspec.field(default_factory=lambda: [[0.0, 0.0, 0.0] for _ in range(HOURS)])
     recent_people: list[float] = msgspec.field(default_factory=list)
     recent_motion: list[float] = msgspec.field(default_factory=list)
+    recent_detail: list[float] = msgspec.field(default_factory=list)
+    light: float | None = None
+    crowd_detail: float | None = None
     crowd: bool = False
     intrusion: bool = False
     score: float = 0.0

@@ -456,6 +456,28 @@ def test_a_crowd_that_thins_for_a_while_stays_one_crowd() -> None:
     assert crowd(CameraDetectorSettings(crowd_hold_share=0.5))[1][1] < 170
 
 
+def test_a_crowd_the_background_model_absorbs_holds_while_the_view_keeps_its_detail() -> None:
+    """A bus station: the crowd stands, the edge box's background learns it, its walkers fall back to the usual."""
+
+    def crowd(sharpness_in_crowd: float, brightness_late: float = 130.0) -> list[tuple[str, int]]:
+        walkers = [4.0, 5.0, 3.0] * 40 + [14.0] * 12 + [4.0, 5.0, 3.0] * 36 + [4.0, 5.0, 3.0] * 20
+        sharpness = [4000.0] * 120 + [sharpness_in_crowd] * 120 + [4000.0] * 60
+        brightness = [130.0] * 180 + [brightness_late] * 120
+        clips = [
+            observation("MA-05", T0 + 10 * i, motion_ratio=0.002 * p, blobs=p, pedestrians=p, sharpness=s, brightness=b)
+            for i, (p, s, b) in enumerate(zip(walkers, sharpness, brightness, strict=True))
+        ]
+        alerts = alerts_of(run(CameraDetector(profile()), [[o] for o in clips]))
+        return [(a.payload.status, round((a.event_time - T0) / 10)) for a in alerts if a.payload.kind == "crowd"]
+
+    held = crowd(sharpness_in_crowd=5200.0)  # the standing crowd's detail: 30 % more edges in view
+    assert [status for status, _ in held] == ["firing", "resolved"]
+    assert held[1][1] >= 240  # resolved once the crowd left the view (clip 240), not as its walkers were absorbed (132)
+    assert crowd(sharpness_in_crowd=4000.0)[1][1] < 150  # nothing else tells: it ends with its walkers
+    # Dusk: the light falls, and the detail it brings is no evidence of the crowd any more.
+    assert crowd(sharpness_in_crowd=5200.0, brightness_late=100.0)[1][1] < 200
+
+
 def test_a_view_that_changed_at_once_is_no_crowd() -> None:
     """Rain ending: the light changes, the background model relearns the view, people look many for a while."""
 
