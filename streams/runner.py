@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import shutil
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 CHATTY_LOGGERS = ("faust", "mode", "aiokafka", "kafka", "aiohttp", "venusian")
 
+YOUNG_COLLECTION_AFTER = 50_000
+"""Net container allocations between young garbage collections (CPython's default: 700)."""
+
 
 def quiet_logs(level: str) -> None:
     """Faust and its clients log every rebalance step at info: keep them at the worker's level."""
@@ -36,8 +40,23 @@ def quiet_logs(level: str) -> None:
         logging.getLogger(name).setLevel(level.upper())
 
 
+def collect_garbage_less_often() -> None:
+    """Space out the collector's passes: at CPython's default a worker spent an eighth of its CPU in them.
+
+    The detectors build short lists and tuples per observation, which at 700
+    allocations per young collection meant hundreds of young and a few full
+    collections per 200,000 observations; the full ones walk Faust's and the
+    clients' whole heap (about 90 ms each). Reference counting frees almost
+    all of those objects anyway.
+    """
+    young, middle, old = gc.get_threshold()
+    if 0 < young < YOUNG_COLLECTION_AFTER:
+        gc.set_threshold(YOUNG_COLLECTION_AFTER, middle, old)
+
+
 async def serve(worker: Worker, stop: asyncio.Event, ready: threading.Event | None = None) -> None:
     """Run ``worker`` (app and metrics endpoint) until ``stop`` is set or the app stops by itself."""
+    collect_garbage_less_often()
     settings = worker.settings
     try:
         server, _ = serve_metrics(worker.metrics.registry, settings.metrics_host, settings.metrics_port)
