@@ -33,7 +33,7 @@ from iocsim.streams.metrics import WorkerMetrics
 from iocsim.streams.pipeline import TopicPipeline
 from iocsim.streams.probe import WorkerProbe
 from iocsim.streams.settings import DETECTED_TOPICS, FEEDS, INPUT_TOPICS, WorkerSettings
-from iocsim.streams.state import KeyedState, StateJson, TableState
+from iocsim.streams.state import KeyedState, TableState
 
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
@@ -139,6 +139,6 @@ def _build(
 
 def _table(app: Any, name: str, partitions: int) -> TableState:
     """A changelog-backed table co-partitioned with its source topic (JSON keys and values)."""
-    schema: Any = faust.Schema(key_serializer=StateJson(), value_serializer=StateJson())
+    schema: Any = faust.Schema(key_serializer="json", value_serializer="json")
     table = app.Table(name, default=None, partitions=partitions, schema=schema)
     return TableState(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import uuid
@@ -9,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -28,6 +30,7 @@ from iocsim.contract import (
 from iocsim.streams.lifecycle import Signal, fingerprint
 from iocsim.streams.runner import BackgroundWorker
 from iocsim.streams.settings import WorkerSettings
+from iocsim.streams.state import TableState
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -65,6 +68,7 @@ class DarkCamera:
                 continue
             state["seen"] += 1
             state["last"] = m.event_time
+            state["motion"] = m.payload.motion_ratio
             brightness = m.payload.brightness
             signals.append(
                 Signal(
@@ -114,7 +118,7 @@ def observation(camera: str, t: float, brightness: float) -> CameraObservation:
         event_time=t,
         payload=CameraMetrics(
             frames=5,
-            motion_ratio=0.05,
+            motion_ratio=5e-5,  # the standard library's json writes 5e-05, msgspec 5e-5
             brightness=brightness,
             sharpness=80.0,
             displacement_px=0.0,
@@ -153,6 +157,17 @@ def alerts_for(address: BrokerAddress, key: str, until: Callable[[list[Alert]], 
     return found
 
 
+def changelog_values(address: BrokerAddress, topic: str, key: bytes) -> list[bytes]:
+    """The values written under ``key`` to a table's changelog, as bytes."""
+    consumer = KafkaConsumer(bootstrap_servers=address.bootstrap, consumer_timeout_ms=500)
+    consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
+    consumer.seek_to_beginning()
+    try:
+        return [r.value for batch in consumer.poll(timeout_ms=2000).values() for r in batch if r.key == key]
+    finally:
+        consumer.close()
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -188,7 +203,14 @@ def test_restarted_worker_keeps_state_and_does_not_fire_twice(broker_address: Br
         fired = alerts_for(broker_address, key, lambda found: len(found) >= 1, timeout=20)
         assert running.worker is not None
         wait_for(lambda: first.states.get(camera, {}).get("seen") == 4, 5, "the first worker to see 4 observations")
+        changelog = next(
+            s.table.changelog_topic_name
+            for s in running.worker.pipelines[CAMERA_OBSERVATIONS].states()
+            if isinstance(s, TableState) and "dark-camera" in s.table.name
+        )
     assert [a.payload.status for a in fired] == ["firing"]
+    written = changelog_values(broker_address, changelog, json.dumps(camera).encode())
+    assert written and all(v == msgspec.json.encode(json.loads(v)) for v in written), "not written by msgspec"
 
     second = DarkCamera()
     with BackgroundWorker(settings, [second]) as restarted:
