@@ -348,11 +348,15 @@ def judge_activity(
                     crowd = median(recent_m[-sustained_of:]) >= log1p(sustained_m)
                     if crowd:
                         judged = (len(recent_b), expected_b, sustained_b, sustained_of)
-                if not (crowd or timetabled) and xb >= long_least and len(recent_b) >= 2 * long_of:
+                if (
+                    not (crowd or timetabled)
+                    and xb >= long_least
+                    and len(recent_b) >= 2 * long_of
+                    and (not learned or xb >= _long_limit(usual_b, most_b, long_root))  # else under any reference
+                ):
                     before = median(recent_b[-2 * long_of : -long_of])
                     reference = larger(before, usual_b) if learned else before
-                    people_before = expm1(reference)
-                    long_b = log1p(people_before + smaller(most_b, long_root * math.sqrt(1 + people_before)))
+                    long_b = _long_limit(reference, most_b, long_root)
                     if (
                         xb >= long_b
                         and median(recent_b[-sustained_of:]) >= long_b
@@ -360,7 +364,7 @@ def judge_activity(
                     ):
                         crowd = True
                         level_b = smaller(level_b, reference)
-                        judged = (len(recent_b), people_before, expm1(long_b), long_of)
+                        judged = (len(recent_b), expm1(reference), expm1(long_b), long_of)
                 if crowd:
                     crowd_detail = _detail_before(recent_d, long_of)
         if not crowd:
@@ -417,6 +421,12 @@ def _detail_before(recent_detail: list[float], lag: int) -> float | None:
     if len(recent_detail) <= lag:
         return None
     return median(recent_detail[-2 * lag : -lag])
+
+
+def _long_limit(reference: float, most: float, per_root: float) -> float:
+    """The log1p(people) the long tier fires at over a ``reference`` log1p(people); rises with it."""
+    people = math.expm1(reference)
+    return math.log1p(people + smaller(most, per_root * math.sqrt(1 + people)))
 
 
 def _crowd_limit(ratio: float, expected: float, floor: float) -> float:
