@@ -6,6 +6,7 @@ copy (``docs/asyncapi.json``) equal to what this module generates.
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -24,6 +25,7 @@ def document() -> dict[str, Any]:
     _, schemas = msgspec.json.schema_components(
         [spec.message for spec in specs], ref_template="#/components/schemas/{name}"
     )
+    schemas = _cleaned(schemas)
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
@@ -74,6 +76,18 @@ def document() -> dict[str, Any]:
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
     }
+
+
+def _cleaned(schema: Any) -> Any:
+    """The schema with every description's docstring indent removed, as msgspec 0.23 on does (0.22 kept it)."""
+    if isinstance(schema, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else _cleaned(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_cleaned(item) for item in schema]
+    return schema
 
 
 def render() -> str:
