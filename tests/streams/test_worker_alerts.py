@@ -158,12 +158,19 @@ def alerts_for(address: BrokerAddress, key: str, until: Callable[[list[Alert]], 
 
 
 def changelog_values(address: BrokerAddress, topic: str, key: bytes) -> list[bytes]:
-    """The values written under ``key`` to a table's changelog, as bytes."""
+    """The values written under ``key`` to a table's changelog, as bytes, once a poll brings nothing more."""
     consumer = KafkaConsumer(bootstrap_servers=address.bootstrap, consumer_timeout_ms=500)
     consumer.assign([TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()])
     consumer.seek_to_beginning()
+    values: list[bytes] = []
+    deadline = time.monotonic() + 10
     try:
-        return [r.value for batch in consumer.poll(timeout_ms=2000).values() for r in batch if r.key == key]
+        while time.monotonic() < deadline:
+            polled = [r for batch in consumer.poll(timeout_ms=500).values() for r in batch]
+            values.extend(r.value for r in polled if r.key == key)
+            if values and not polled:
+                break
+        return values
     finally:
         consumer.close()
 
