@@ -34,16 +34,19 @@ PROVINCE = "province"
 DEFAULT_START = dt.datetime(2025, 5, 12, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=7)))
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
 
 def parse_duration(text: str | float | int, field_name: str = "duration") -> float:
-    """Seconds from ``90``, ``"90s"``, ``"20m"``, ``"1h30m"`` or ``"2d"``."""
+    """Seconds from ``90``, ``"90"``, ``"90s"``, ``"20m"``, ``"1h30m"`` or ``"2d"``: a bare number is seconds."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
         seconds = float(text)
+    elif _SECONDS.match(str(text).strip()):
+        seconds = float(str(text).strip())
     else:
         match = _DURATION.match(str(text).strip())
         if not match or not any(match.groups()):
-            raise ScenarioError(field_name, f"{text!r} is not a duration (e.g. 45s, 20m, 1h30m, 2d)")
+            raise ScenarioError(field_name, f"{text!r} is not a duration (e.g. 90 seconds, 45s, 20m, 1h30m, 2d)")
         d, h, m, s = (float(g) if g else 0.0 for g in match.groups())
         seconds = d * 86400 + h * 3600 + m * 60 + s
     if seconds < 0:

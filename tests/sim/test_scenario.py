@@ -22,7 +22,8 @@ BASE = "name: t\nstart: 2025-05-12T06:00:00+07:00\nduration: 1h\n"
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("45s", 45), ("20m", 1200), ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400), (90, 90)]
+    ("text", "seconds"),
+    [("45s", 45), ("20m", 1200), ("1h30m", 5400), ("2d", 172800), ("1.5h", 5400), (90, 90), ("90", 90), (" 2.5 ", 2.5)],
 )
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
