@@ -113,7 +113,8 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free on ``host`` now, for a server of ours whose port nobody needs to know in advance."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
@@ -157,7 +158,7 @@ class EmbeddedBroker:
         attempts = 1 if self.requested_port else 5
         last_error = ""
         for _ in range(attempts):
-            self.port = self.requested_port or _free_port(self.host)
+            self.port = self.requested_port or free_port(self.host)
             url = f"tcp://{self.host}:{self.port}"
             log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
             try:

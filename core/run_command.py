@@ -22,7 +22,7 @@ from rich.live import Live
 from rich.table import Table
 
 from iocsim import contract
-from iocsim.broker import BrokerAddress, connect
+from iocsim.broker import BrokerAddress, connect, free_port
 from iocsim.config import as_float, as_int, kafka_settings, load_config_file, pick
 from iocsim.consumers.background import BackgroundDispatcher
 from iocsim.consumers.dispatcher import DispatchSettings
@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         settings = WorkerSettings(
             brokers=address,
             app_id=f"iocsim-run-{int(time.time())}",
+            web_port=free_port(),  # nothing outside this process talks to Faust's web server
             metrics_port=metrics_port,
             partitions=kafka.partitions,
             lifecycle=default_lifecycle_settings(),

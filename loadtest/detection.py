@@ -9,7 +9,6 @@ timestamp). Only the first pass through the content counts: later passes repeat 
 from __future__ import annotations
 
 import contextlib
-import socket
 import time
 import uuid
 from collections import defaultdict
@@ -148,17 +147,10 @@ def detection_report(
     return block, histogram
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def pipeline(bootstrap: str, province: str) -> Iterator[None]:
     """Our own detection pipeline (the stream worker) on the target broker for the duration of the run."""
-    from iocsim.broker import BrokerAddress
+    from iocsim.broker import BrokerAddress, free_port
     from iocsim.sim.profiles import load_profile
     from iocsim.streams.registry import default_detectors, default_lifecycle_settings
     from iocsim.streams.runner import BackgroundWorker
@@ -167,8 +159,8 @@ def pipeline(bootstrap: str, province: str) -> Iterator[None]:
     settings = WorkerSettings(
         brokers=BrokerAddress.parse(bootstrap),
         app_id=f"iocsim-load-{uuid.uuid4().hex[:8]}",
-        web_port=_free_port(),
-        metrics_port=_free_port(),
+        web_port=free_port(),
+        metrics_port=free_port(),
         lifecycle=default_lifecycle_settings(),
         log_level="error",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -30,10 +31,29 @@ def _free_port() -> int:
         return port
 
 
+def _hold_port(port: int) -> socket.socket:
+    """A listening socket on ``port``, as another process would hold it (if one already does, so much the better)."""
+    holder = socket.socket()
+    with contextlib.suppress(OSError):
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+    return holder
+
+
 def test_run_publishes_detects_and_scores(tmp_path: Path) -> None:
+    """Also while Faust's default web port (6066) is taken, e.g. by a worker on the same host."""
     scenario = tmp_path / "short.yaml"
     scenario.write_text(SCENARIO)
-    result = subprocess.run(
+    with _hold_port(6066):
+        result = _run_short(scenario)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "published" in result.stderr and "messages" in result.stderr
+    assert "counter_closure" in result.stderr  # the score table lists the injected kind
+    assert "Traceback" not in result.stderr
+
+
+def _run_short(scenario: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -55,10 +75,6 @@ def test_run_publishes_detects_and_scores(tmp_path: Path) -> None:
         text=True,
         timeout=180,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "published" in result.stderr and "messages" in result.stderr
-    assert "counter_closure" in result.stderr  # the score table lists the injected kind
-    assert "Traceback" not in result.stderr
 
 
 BURST = """
