@@ -45,35 +45,25 @@ def test_run_publishes_detects_and_scores(tmp_path: Path) -> None:
     scenario = tmp_path / "short.yaml"
     scenario.write_text(SCENARIO)
     with _hold_port(6066):
-        result = _run_short(scenario)
+        result = _run_quietly(scenario, "services", 5)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "published" in result.stderr and "messages" in result.stderr
     assert "counter_closure" in result.stderr  # the score table lists the injected kind
     assert "Traceback" not in result.stderr
 
 
-def _run_short(scenario: Path) -> subprocess.CompletedProcess[str]:
+def _run_quietly(
+    scenario: Path, feed: str, linger: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``iocsim run`` of one feed at full speed, without the live view."""
+    command = ["run", "--scenario", str(scenario), "--speed", "0", "--feeds", feed, "--quiet"]
+    command += ["--linger", str(linger), "--metrics-port", str(_free_port())]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "iocsim.cli",
-            "run",
-            "--scenario",
-            str(scenario),
-            "--speed",
-            "0",
-            "--feeds",
-            "services",
-            "--quiet",
-            "--linger",
-            "5",
-            "--metrics-port",
-            str(_free_port()),
-        ],
+        [sys.executable, "-m", "iocsim.cli", *command],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
+        env=env,
     )
 
 
@@ -111,29 +101,7 @@ def test_run_delivers_alerts_to_a_webhook_receiver(tmp_path: Path) -> None:
     )
     try:
         env = {**os.environ, "IOCSIM_WEBHOOK_URL": f"http://127.0.0.1:{port}/", "IOCSIM_WEBHOOK_SECRET": secret}
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "iocsim.cli",
-                "run",
-                "--scenario",
-                str(scenario),
-                "--speed",
-                "0",
-                "--feeds",
-                "incidents",
-                "--quiet",
-                "--linger",
-                "15",
-                "--metrics-port",
-                str(_free_port()),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            env=env,
-        )
+        result = _run_quietly(scenario, "incidents", 15, env)
     finally:
         receiver.terminate()
         receiver.wait(10)
