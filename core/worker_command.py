@@ -8,6 +8,7 @@ they run on one host.
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,5 +111,11 @@ def run(args: argparse.Namespace) -> int:
     ensure_topics(settings.brokers, settings.partitions)
     from iocsim.streams.feed_metrics import camera_places
 
-    run_worker(replace(settings, camera_places=camera_places(profile)), default_detectors(profile))
+    detectors = default_detectors(profile)
+    print(
+        f"iocsim worker: {settings.app_id} on {settings.brokers}, {len(detectors)} detectors, "
+        f"metrics http://{settings.metrics_host}:{settings.metrics_port}/metrics; Ctrl-C stops",
+        file=sys.stderr,
+    )
+    run_worker(replace(settings, camera_places=camera_places(profile)), detectors)
     return 0

@@ -141,7 +141,7 @@ def run_worker(settings: WorkerSettings, detectors: Sequence[Detector]) -> None:
 async def _report_first_batch(worker: Worker, started: float) -> None:
     while worker.probe.first_batch_at is None:
         await asyncio.sleep(0.2)
-    log.warning(
+    log.info(
         "worker %s: first batch processed %.1f s after start (metrics on %s:%d)",
         worker.settings.app_id,
         worker.probe.first_batch_at - started,
