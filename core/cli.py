@@ -30,7 +30,9 @@ def _simulate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--seed", type=str, help="random seed (default: the scenario's, else 1)")
     p.add_argument("--duration", help="sim time to run, e.g. 30m, 6h, 365d (default: the scenario's, else 1h)")
     p.add_argument("--speed", help="sim seconds per wall second: 1 real time, 60, 0 = as fast as possible (default 1)")
-    p.add_argument("--feeds", help="comma-separated subset of cameras,incidents,services (default: all)")
+    p.add_argument(
+        "--feeds", help="comma-separated subset of cameras,incidents,services (default: the scenario's, else all)"
+    )
     p.add_argument("--cameras", help="comma-separated camera ids to simulate (default: all of the profile)")
     p.add_argument(
         "--video",

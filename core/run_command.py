@@ -59,7 +59,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", help="random seed (default: the scenario's)")
     p.add_argument("--duration", help="sim time to run, e.g. 30m, 2h (default: the scenario's)")
     p.add_argument("--speed", help=f"sim seconds per wall second (default {DEFAULT_SPEED:g}; 0 = as fast as possible)")
-    p.add_argument("--feeds", help="comma-separated subset of cameras,incidents,services (default: all)")
+    p.add_argument(
+        "--feeds", help="comma-separated subset of cameras,incidents,services (default: the scenario's, else all)"
+    )
     p.add_argument("--cameras", help="comma-separated camera ids to simulate (default: all of the profile)")
     p.add_argument("--video", action="append", default=[], metavar="CAM_ID=PATH", help="camera fed from a video file")
     p.add_argument("--metrics-port", help="port of the worker's /metrics on 127.0.0.1 (default 9465)")
@@ -151,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
     with connect(kafka.brokers, kafka.partitions, replication_factor=kafka.replication_factor) as address:
         console.print(
             f"[bold]iocsim run[/]: scenario {spec.scenario.name} ({len(spec.scenario.anomalies)} anomalies), "
-            f"seed {spec.seed}, speed {speed:g}, broker {address}, metrics http://127.0.0.1:{metrics_port}/metrics"
+            f"feeds {', '.join(spec.feeds)}, seed {spec.seed}, speed {speed:g}, broker {address}, "
+            f"metrics http://127.0.0.1:{metrics_port}/metrics"
         )
         beyond = anomalies_beyond(spec.scenario, calendar)
         if beyond:

@@ -51,7 +51,7 @@ def resolve_spec(args: argparse.Namespace, file: ConfigFile) -> tuple[simulation
     seed = as_int(pick(args.seed, "IOCSIM_SEED", file, "seed", default_seed), "--seed", minimum=0)
     speed = as_float(pick(args.speed, "IOCSIM_SPEED", file, "speed", 1.0), "--speed", minimum=0.0)
     feeds_text = pick(args.feeds, "IOCSIM_FEEDS", file, "feeds")
-    feeds = simulation.parse_feeds(str(feeds_text)) if feeds_text else simulation.FEEDS
+    feeds = simulation.parse_feeds(str(feeds_text)) if feeds_text else scenario.feeds or simulation.FEEDS
     videos = dict(parse_video_option(option) for option in args.video)
     spec = simulation.SimulationSpec(profile=profile, scenario=scenario, seed=seed, feeds=feeds, videos=videos)
     cameras_text = pick(args.cameras, "IOCSIM_CAMERAS", file, "cameras")

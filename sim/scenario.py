@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -77,6 +78,7 @@ class _ScenarioFile(msgspec.Struct, forbid_unknown_fields=True):
     start: dt.datetime | None = None
     seed: int | None = None
     profile: str | None = None
+    feeds: list[Literal["cameras", "incidents", "services"]] | None = None
     weather: list[_WeatherSpec] = []
     anomalies: list[_AnomalySpec] = []
 
@@ -123,6 +125,8 @@ class Scenario:
     profile: str | None = None
     weather_spells: tuple[WeatherSpell, ...] = ()
     anomalies: tuple[Anomaly, ...] = ()
+    feeds: tuple[str, ...] | None = None
+    """The feeds simulated unless the run names others; None: all of them."""
 
     @property
     def duration(self) -> float:
@@ -149,16 +153,7 @@ class Scenario:
         return rain, fog
 
     def with_duration(self, seconds: float) -> Scenario:
-        return Scenario(
-            self.name,
-            self.start,
-            self.start + seconds,
-            self.description,
-            self.seed,
-            self.profile,
-            self.weather_spells,
-            self.anomalies,
-        )
+        return replace(self, end=self.start + seconds)
 
 
 def clean_scenario(duration: float, start: dt.datetime = DEFAULT_START) -> Scenario:
@@ -218,7 +213,22 @@ def parse_scenario(raw: bytes | str, source: str = "scenario") -> Scenario:
             raise ScenarioError(f"anomalies[{i}].duration", "must be positive")
         anomaly = Anomaly(a.kind, a.entity, start, start + length, dict(a.params))
         anomalies.extend(with_parts(anomaly, f"anomalies[{i}].params"))
-    return Scenario(spec.name, t0, end, spec.description, spec.seed, spec.profile, weather, tuple(anomalies))
+    feeds = _feeds(spec.feeds, anomalies)
+    return Scenario(spec.name, t0, end, spec.description, spec.seed, spec.profile, weather, tuple(anomalies), feeds)
+
+
+def _feeds(named: Sequence[str] | None, anomalies: list[Anomaly]) -> tuple[str, ...] | None:
+    """The scenario's own feeds, which must include those its anomalies are injected into."""
+    if named is None:
+        return None
+    if not named:
+        raise ScenarioError("feeds", "names no feed; leave it out to simulate all of them")
+    for anomaly in anomalies:
+        needed = [f for f, kinds in ANOMALY_KINDS_BY_FEED.items() if anomaly.kind in kinds]
+        missing = [f for f in (CORRELATED_FEEDS if anomaly.kind == CORRELATED else needed) if f not in named]
+        if missing:
+            raise ScenarioError("feeds", f"leaves out {', '.join(missing)}, where its {anomaly.kind} is injected")
+    return tuple(dict.fromkeys(named))
 
 
 def with_parts(anomaly: Anomaly, where: str = "params") -> tuple[Anomaly, ...]:

@@ -152,3 +152,31 @@ def test_truth_leaves_out_what_the_run_cannot_show() -> None:
     with_it = list(TruthFeed(profile, scenario, feeds=both, camera_ids=("MA-01",)).events())
     correlated = [(t.entity_id, t.district, t.commune) for t in with_it if t.payload.kind == CORRELATED]
     assert correlated == [("muong-ang", "muong-ang", "muong-ang/muong-ang")]
+
+
+def test_a_scenario_may_name_its_feeds() -> None:
+    assert parse_scenario(BASE).feeds is None
+    assert parse_scenario(BASE + "feeds: [services, incidents, services]\n").feeds == ("services", "incidents")
+    assert load_scenario("services").feeds == ("services",)
+    assert load_scenario("every_kind").feeds is None
+    assert parse_scenario(BASE + "feeds: [cameras]\n").with_duration(60).feeds == ("cameras",)
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ("feeds: []\n", "names no feed"),
+        ("feeds: [video]\n", "feeds"),
+        (
+            "feeds: [cameras]\nanomalies:\n  - {kind: queue_surge, entity: hcc-province, start: 0s, duration: 1h}\n",
+            "leaves out services",
+        ),
+        (
+            "feeds: [cameras]\n" + CORRELATED_LINE.format(commune="muong-ang/ang-to", camera="MA-01"),
+            "leaves out incidents",
+        ),
+    ],
+)
+def test_feeds_that_leave_out_an_anomaly_are_refused(extra: str, reason: str) -> None:
+    with pytest.raises(ScenarioError, match=reason):
+        parse_scenario(BASE + extra)
