@@ -6,6 +6,14 @@ office, a quiet commune) would be judged only at its own next message, and a
 backlog or the end of a burst raised a day late. So a detector that handles a
 batch message by message ticks whenever ``every`` seconds of event time have
 passed since its last tick, at the message's time, as a live worker would.
+
+Such a tick judges only the entities the batch has messages of. A worker's
+batch is one partition's records, and an entity of another partition may
+have hours of messages still unread there: judged at this partition's time,
+a back office five hours behind looked as if it had completed nothing all
+that time (a services scenario at full speed over six partitions raised nine
+false backlogs at five offices). The worker judges every entity at its own
+tick, once all partitions are read up to the time it ticks at.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ as long as closed reports are remembered longer than replays reach back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,7 @@ class OverdueDetector(KeyedStates[OverdueState]):
             (m for m in messages if isinstance(m, IncidentReport)), key=lambda m: (m.event_time, m.event_id)
         )
         signals = []
+        batch_keys = {_key(r) for r in reports}
         for report in reports:
             key = _key(report)
             state = self._states.get(key)
@@ -108,13 +109,14 @@ class OverdueDetector(KeyedStates[OverdueState]):
                 if signal is not None:
                     signals.append(signal)
             if self._ticks.due(report.event_time):
-                signals.extend(self.tick(report.event_time))
+                signals.extend(self.tick(report.event_time, batch_keys))
         return signals
 
-    def tick(self, event_time: float) -> list[Signal]:
+    def tick(self, event_time: float, keys: Set[str] | None = None) -> list[Signal]:
+        """Judge the reports due (of all communes, or those of ``keys`` known here) at ``event_time``."""
         self._ticks.ticked(event_time)
         signals = []
-        for key in sorted(self._states):
+        for key in sorted(self._states if keys is None else keys & self._states.keys()):
             state = self._states[key]
             if event_time < state.clock:
                 continue

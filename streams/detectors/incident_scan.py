@@ -18,7 +18,7 @@ that is older than the retention, is taken as already seen.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,6 +175,7 @@ class ScanDetector(KeyedStates[ScanState]):
             (m for m in messages if isinstance(m, IncidentReport)), key=lambda m: (m.event_time, m.event_id)
         )
         signals: list[Signal] = []
+        batch_keys = {k for r in reports if r.payload.status == "received" and (k := self.key_of(r)) is not None}
         for report in reports:
             key = self.key_of(report) if report.payload.status == "received" else None
             if key is not None:
@@ -188,13 +189,14 @@ class ScanDetector(KeyedStates[ScanState]):
                 if signal is not None:
                     signals.append(signal)
             if self._ticks.due(report.event_time):
-                signals.extend(self.tick(report.event_time))
+                signals.extend(self.tick(report.event_time, batch_keys))
         return signals
 
-    def tick(self, event_time: float) -> list[Signal]:
+    def tick(self, event_time: float, keys: Set[str] | None = None) -> list[Signal]:
+        """End the alarms over (of all entities, or those of ``keys`` known here) at ``event_time``."""
         self._ticks.ticked(event_time)
         signals = []
-        for key in sorted(self._states):
+        for key in sorted(self._states if keys is None else keys & self._states.keys()):
             state = self._states[key]
             if event_time < state.clock or not (state.alarms or state.gate.wants(event_time)):
                 continue

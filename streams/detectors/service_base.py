@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -130,6 +130,7 @@ class ServiceDetector(ABC, Generic[S]):
             (m for m in messages if isinstance(m, ServiceEvent) and self.reads(m)), key=lambda e: e.event_time
         )
         signals: list[Signal] = []
+        batch_keys = {e.entity_id for e in events}
         for event in events:
             t = event.event_time
             key = event.entity_id
@@ -139,13 +140,14 @@ class ServiceDetector(ABC, Generic[S]):
             if state.ids.admit(event.event_id, t, self.settings.retention_seconds):
                 signals.extend(self.handle(key, state, event))
             if self._ticks.due(t):
-                signals.extend(self.tick(t))
+                signals.extend(self.tick(t, batch_keys))
         return signals
 
-    def tick(self, event_time: float) -> list[Signal]:
+    def tick(self, event_time: float, keys: Set[str] | None = None) -> list[Signal]:
+        """Re-judge the entities (all, or those of ``keys`` known here) at ``event_time``."""
         self._ticks.ticked(event_time)
         signals: list[Signal] = []
-        for key in sorted(self._states):
+        for key in sorted(self._states if keys is None else keys & self._states.keys()):
             signals.extend(self.check(key, self._states[key], event_time))
         return signals
 

@@ -260,6 +260,19 @@ def test_a_batch_spanning_hours_is_judged_as_ticks_inside_it_would_have() -> Non
     assert late and late[0].active and 5000.0 < late[0].event_time <= 5000.0 + 180.0
 
 
+def test_a_batch_of_one_partition_does_not_judge_the_reports_of_communes_it_does_not_hold() -> None:
+    """A commune whose steps wait unread in another partition is not overdue at this partition's time."""
+    overdue = OverdueDetector(profile())
+    chung_chai = ("muong-nhe/chung-chai", "muong-nhe", "PA-3")
+    received = report("PA-3-received", 1000.0, "land", "received", *chung_chai, deadline=5000.0)
+    resolved = report("PA-3-resolved", 3000.0, "land", "resolved", *chung_chai, deadline=5000.0)
+    assert overdue.update([received]) == []
+    others = [report(f"Y-{i}", 1000.0 + 120 * i, "land", "received", deadline=10**6) for i in range(60)]
+    assert [s for s in overdue.update(others) if s.entity_id == "muong-nhe/chung-chai"] == []
+    assert overdue.update([resolved]) == []
+    assert overdue.tick(8200.0) == []
+
+
 def poisson_reports(
     rate_per_hour: float, start: float, days: float, seed: int, category: IncidentCategory
 ) -> list[IncidentReport]:
@@ -498,8 +511,11 @@ def test_order_within_a_batch_does_not_matter_and_late_reports_still_count() -> 
     ordered = [d.update(events) for d in incident_detectors(profile())]
     shuffled = [events[i] for i in np.random.default_rng(3).permutation(len(events))]
     assert [d.update(shuffled) for d in incident_detectors(profile())] == ordered
+    # Fed one at a time, a batch re-judges only its own commune between reports: the same alarms start.
     one_by_one = incident_detectors(profile())
-    assert [[s for e in events for s in d.update([e])] for d in one_by_one] == ordered
+    assert [alarm_starts([s for e in events for s in d.update([e])]) for d in one_by_one] == [
+        alarm_starts(signals) for signals in ordered
+    ]
 
     detector = BurstDetector(one_commune_profile(4000, 12.0))
     t0 = dt.datetime(2025, 3, 3, 10, tzinfo=dt.UTC).timestamp()
@@ -507,6 +523,17 @@ def test_order_within_a_batch_does_not_matter_and_late_reports_still_count() -> 
     late = detector.update([report("early", t0, "land")])
     assert [s.active for s in late] == [True]
     assert late[0].event_time == t0 + 600
+
+
+def alarm_starts(signals: Sequence[Signal]) -> list[tuple[str, float]]:
+    """Where and when each alarm started (its first active signal after none or an inactive one)."""
+    active: dict[str, bool] = {}
+    starts = []
+    for s in signals:
+        if s.active and not active.get(s.entity_id):
+            starts.append((s.entity_id, s.event_time))
+        active[s.entity_id] = s.active
+    return starts
 
 
 def test_state_stays_bounded_over_a_simulated_week() -> None:

@@ -736,3 +736,39 @@ def test_the_worker_pipeline_alerts_and_keeps_state_per_office_partition() -> No
         for key, (partition, state) in table.data.items():
             assert partition == partition_of(key, partitions)
             json.dumps(state, allow_nan=False)
+
+
+def test_a_partition_read_days_ahead_of_the_others_raises_nothing_at_their_offices() -> None:
+    """A worker catching up reads one partition's days before another's: the offices of that other are not silent."""
+    partitions = 6
+    start = dt.datetime(2025, 9, 22, tzinfo=ZONE)  # a Monday
+    events = feed(clean_scenario(3 * 86400.0, start), 2)
+    metrics = WorkerMetrics(CollectorRegistry())
+    pipeline = TopicPipeline(
+        SERVICE_EVENTS,
+        partitions,
+        [(d, DictState()) for d in service_detectors(profile())],
+        DictState(),
+        LifecycleSettings(),
+        metrics,
+        FeedMetrics(metrics, 60.0),
+    )
+    pipeline.adopt(set(range(partitions)))
+    day_two = start.timestamp() + 86400.0
+    first: dict[int, list[Record]] = {}
+    rest: dict[int, list[Record]] = {}
+    for offset, e in enumerate(events):
+        part = first if e.event_time < day_two else rest
+        part.setdefault(partition_of(e.entity_id, partitions), []).append(
+            Record(offset, e.entity_id.encode(), encode(e))
+        )
+    assert len(rest) > 2
+    alerts: list[Alert] = []
+    for p, records in sorted(first.items()):  # the first day of every partition
+        alerts += pipeline.process(p, records, 0.0, 0.0).alerts
+    alerts += pipeline.tick()
+    for p, records in sorted(rest.items()):  # then each partition's next two days in one go
+        for i in range(0, len(records), 500):
+            alerts += pipeline.process(p, records[i : i + 500], 0.0, 0.0).alerts
+    alerts += pipeline.tick()
+    assert [(a.payload.kind, a.entity_id) for a in alerts if a.payload.status == "firing"] == []
