@@ -58,7 +58,7 @@ def document() -> dict[str, Any]:
             "description": (
                 "Topics and message schemas of iocsim, a simulator of a smart operations centre. Messages are "
                 "UTF-8 JSON; times are Unix seconds on the simulation clock; every message carries event_id, "
-                "entity_id (the Kafka key; field reports are keyed by commune), district, commune, event_time and "
+                "entity_id (the Kafka key; field reports are keyed by district), district, commune, event_time and "
                 "schema_version."
             ),
             "license": {"name": "Apache-2.0"},

@@ -331,13 +331,17 @@ def encode(message: Envelope) -> bytes:
 
 
 def encode_key(message: Envelope) -> bytes:
-    """The Kafka key: the entity id, except field reports (by commune) and alerts (by fingerprint).
+    """The Kafka key: the entity id, except field reports (by district) and alerts (by fingerprint).
 
-    Burst detection counts reports per commune, so a commune's reports must meet
-    on one partition; a report's own steps stay in order because they share it.
+    Reports are counted per commune (bursts) and per district (category
+    surges), so a district's reports must meet on one partition, in the order
+    they were sent; a report's own steps stay in order because they share it.
+    Keyed by commune, a district's reports were spread over partitions: each
+    worker counted only its own communes' share of a surge, and a worker
+    catching up read one partition's hours before another's.
     """
-    if isinstance(message, IncidentReport) and message.commune:
-        return message.commune.encode()
+    if isinstance(message, IncidentReport):
+        return message.district.encode()
     if isinstance(message, Alert):
         return message.payload.fingerprint.encode()
     return message.entity_id.encode()

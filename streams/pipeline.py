@@ -5,13 +5,14 @@ loaded for keys this worker does not hold yet and written back once per batch.
 
 Every state key has a *home* partition, sticky once chosen: the one it was
 stored under, else the partition of the messages that first touched it (for
-alert state: of the messages keyed by the alert's entity, whatever
-partitioner the producer used). A restarted worker finds each key in one
-changelog partition, and a worker owning a partition owns the keys homed
-there. Detectors should key their state by something co-partitioned with the
-Kafka key (a camera, a commune, an office): state keyed by, say, a district
-is updated by every worker that reads one of its communes, and the last
-write wins.
+alert state: of the messages keyed by the alert's entity, or else by its
+district, as field reports are, whatever partitioner the producer used). A
+restarted worker finds each key in one changelog partition, and a worker
+owning a partition owns the keys homed there. Detectors should key their
+state by something co-partitioned with the Kafka key (a camera, an office;
+a commune or a district for field reports): state keyed by something wider
+than the key is updated by every worker that reads a part of it, and the
+last write wins.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class TopicPipeline:
             if key not in touched:
                 if self.lifecycle.export(key) is None:
                     self._load_track(key)
-                touched[key] = self.track_homes.setdefault(key, self.home_of(signal.entity_id))
+                touched[key] = self.track_homes.setdefault(key, self.home_of(signal.entity_id, signal.district))
         alerts = self.lifecycle.process(signals)
         for key, partition in touched.items():
             exported = self.lifecycle.export(key)
@@ -160,9 +161,12 @@ class TopicPipeline:
         self._account(alerts, wall_latency)
         return alerts
 
-    def home_of(self, entity_id: str) -> int:
-        """The partition an entity's messages arrive on here, else the one Kafka's default partitioner gives."""
+    def home_of(self, entity_id: str, district: str | None = None) -> int:
+        """The partition an entity's messages arrive on here (keyed by it, or by its district), else the one
+        Kafka's default partitioner gives its id."""
         home = self.key_homes.get(entity_id.encode())
+        if home is None and district is not None:
+            home = self.key_homes.get(district.encode())
         return partition_of(entity_id, self.partitions) if home is None else home
 
     def _load_track(self, key: str) -> None:
@@ -212,7 +216,7 @@ class TopicPipeline:
                 log.exception("detector %s failed on tick", type(bound.detector).__name__)
                 self.metrics.detector_errors.labels(type(bound.detector).__name__).inc()
                 continue
-            signals.extend(s for s in raised if self.home_of(s.entity_id) in self.owned)
+            signals.extend(s for s in raised if self.home_of(s.entity_id, s.district) in self.owned)
             self._save_changed(bound)
         alerts = self._lifecycle(signals, None) if signals else []
         expired = self.lifecycle.expire(now)
@@ -220,7 +224,8 @@ class TopicPipeline:
             key = alert.payload.fingerprint
             exported = self.lifecycle.export(key)
             if exported is not None:
-                self.lifecycle_state.put(self.track_homes.setdefault(key, self.home_of(alert.entity_id)), key, exported)
+                home = self.track_homes.setdefault(key, self.home_of(alert.entity_id, alert.district))
+                self.lifecycle_state.put(home, key, exported)
         self._account(expired, None)
         return alerts + expired
 

@@ -173,3 +173,32 @@ def test_decoded_messages_are_not_tracked_by_the_cycle_collector() -> None:
     assert not gc.is_tracked(message.payload)
     for spec in contract.TOPICS.values():
         assert not spec.message.__struct_config__.gc, spec.message.__name__
+
+
+@pytest.mark.parametrize("commune", ["muong-nhe/chung-chai", None])
+def test_field_reports_are_keyed_by_district_so_that_a_district_stays_on_one_partition(commune: str | None) -> None:
+    report = contract.IncidentReport(
+        event_id="e1",
+        entity_id="PA-1",
+        district="muong-nhe",
+        commune=commune,
+        event_time=1000.0,
+        payload=contract.IncidentDetails(
+            status="received", category="traffic", lat=22.2, lon=102.5, text="", received_at=1000.0, deadline=9000.0
+        ),
+    )
+    assert contract.encode_key(report) == b"muong-nhe"
+
+
+def test_other_messages_are_keyed_by_their_entity() -> None:
+    metrics = CameraMetrics(
+        frames=5,
+        motion_ratio=0.0,
+        brightness=100.0,
+        sharpness=50.0,
+        displacement_px=0.0,
+        displacement_response=1.0,
+        blobs=0.0,
+    )
+    camera = CameraObservation(event_id="e2", entity_id="TC-01", district="tua-chua", event_time=1.0, payload=metrics)
+    assert contract.encode_key(camera) == b"TC-01"

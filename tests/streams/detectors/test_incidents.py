@@ -4,7 +4,7 @@ import datetime as dt
 import json
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
@@ -13,14 +13,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
 from iocsim.contract import (
     INCIDENT_CATEGORIES,
+    INCIDENT_REPORTS,
     Alert,
     IncidentCategory,
     IncidentDetails,
     IncidentReport,
     IncidentStatus,
+    encode,
+    encode_key,
 )
 from iocsim.sim.incidents import IncidentFeed
 from iocsim.sim.profiles import Commune, District, Incidents, Profile, load_profile
@@ -36,7 +40,11 @@ from iocsim.streams.detectors.incidents import (
     incident_detectors,
 )
 from iocsim.streams.errors import SettingsError, StateError
-from iocsim.streams.lifecycle import AlertLifecycle, Signal
+from iocsim.streams.feed_metrics import FeedMetrics
+from iocsim.streams.lifecycle import AlertLifecycle, LifecycleSettings, Signal
+from iocsim.streams.metrics import WorkerMetrics
+from iocsim.streams.pipeline import TopicPipeline
+from iocsim.streams.state import DictState, partition_of
 
 Detector = BurstDetector | SurgeDetector | OverdueDetector
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -619,3 +627,49 @@ def test_false_alarms_on_a_known_poisson_rate_stay_within_the_scan_bound(mu: flo
     bound = per_second * window * windows * poisson_sf(k - 1, mu)
     assert onsets < count_threshold(bound, 1e-7)
     assert signals == [] or all(s.evidence.baseline == pytest.approx(mu, rel=1e-3) for s in signals)
+
+
+@dataclass(frozen=True)
+class Record:
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def test_a_worker_reading_one_partition_hours_ahead_still_sees_a_district_surge_whole() -> None:
+    """Reports are keyed by district: a surge's reports share a partition, in order, however a worker reads them."""
+    partitions = 6
+    scenario = load_scenario("incidents")
+    surge = next(a for a in scenario.anomalies if a.kind == "category_surge")
+    events = feed_events("incidents", scenario.seed or 0)
+    metrics = WorkerMetrics(CollectorRegistry())
+    alert_tracks = DictState()
+    pipeline = TopicPipeline(
+        INCIDENT_REPORTS,
+        partitions,
+        [(d, DictState()) for d in incident_detectors(profile())],
+        alert_tracks,
+        LifecycleSettings(),
+        metrics,
+        FeedMetrics(metrics, 60.0),
+    )
+    pipeline.adopt(set(range(partitions)))
+    by_partition: dict[int, list[Record]] = {}
+    for offset, e in enumerate(events):
+        key = encode_key(e)
+        by_partition.setdefault(partition_of(key.decode(), partitions), []).append(Record(offset, key, encode(e)))
+    assert len(by_partition) > 2
+    alerts: list[Alert] = []
+    for p, records in sorted(by_partition.items(), reverse=True):  # each partition's two days in one go
+        for i in range(0, len(records), 500):
+            alerts += pipeline.process(p, records[i : i + 500], 0.0, 0.0).alerts
+    alerts += pipeline.tick()
+    found = [
+        a
+        for a in alerts
+        if a.payload.status == "firing" and a.payload.kind == "category_surge" and a.entity_id == surge.entity_id
+    ]
+    assert len(found) == 1 and surge.start < found[0].event_time < surge.start + 1800.0
+    homes = {partition for partition, _ in alert_tracks.data.values()}
+    districts = {partition_of(e.district, partitions) for e in events}
+    assert homes <= districts
