@@ -89,7 +89,12 @@ def test_arbitrary_bytes_never_escape_as_other_errors(raw: bytes) -> None:
 
 
 def _valid() -> dict[str, object]:
-    message = CameraObservation(
+    result: dict[str, object] = json.loads(encode(_camera()))
+    return result
+
+
+def _camera() -> CameraObservation:
+    return CameraObservation(
         event_id="cam-TC-01-1",
         entity_id="TC-01",
         district="tua-chua",
@@ -105,8 +110,6 @@ def _valid() -> dict[str, object]:
             blobs=2.0,
         ),
     )
-    result: dict[str, object] = json.loads(encode(message))
-    return result
 
 
 def test_malformed_bytes_raise_malformed_message() -> None:
@@ -191,14 +194,4 @@ def test_field_reports_are_keyed_by_district_so_that_a_district_stays_on_one_par
 
 
 def test_other_messages_are_keyed_by_their_entity() -> None:
-    metrics = CameraMetrics(
-        frames=5,
-        motion_ratio=0.0,
-        brightness=100.0,
-        sharpness=50.0,
-        displacement_px=0.0,
-        displacement_response=1.0,
-        blobs=0.0,
-    )
-    camera = CameraObservation(event_id="e2", entity_id="TC-01", district="tua-chua", event_time=1.0, payload=metrics)
-    assert contract.encode_key(camera) == b"TC-01"
+    assert contract.encode_key(_camera()) == b"TC-01"
