@@ -98,6 +98,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from prometheus_client import CollectorRegistry
+
 from iocsim.consumers.scoring import KindScore, Score, merge, render_text, score
 from iocsim.contract import (
     ALERTS,
@@ -108,6 +110,8 @@ from iocsim.contract import (
     Envelope,
     ServiceEvent,
     TruthEvent,
+    encode,
+    encode_key,
 )
 from iocsim.sim.calendar import ProvinceCalendar
 from iocsim.sim.cameras.activity import expected_counts
@@ -120,8 +124,12 @@ from iocsim.sim.simulation import SimulationSpec, events
 from iocsim.streams.detector import Detector
 from iocsim.streams.detectors.service_settings import ServiceDetectorSettings
 from iocsim.streams.detectors.service_stats import nb_sf
+from iocsim.streams.feed_metrics import FeedMetrics
 from iocsim.streams.lifecycle import AlertLifecycle
+from iocsim.streams.metrics import WorkerMetrics
+from iocsim.streams.pipeline import TopicPipeline
 from iocsim.streams.registry import default_detectors, default_lifecycle_settings
+from iocsim.streams.state import DictState, partition_of
 
 ZONE = dt.timezone(dt.timedelta(hours=7))
 T = TypeVar("T")
@@ -523,12 +531,16 @@ def simulate(case: Case, profile: Profile, cache: Path | None) -> list[Envelope]
     return produced
 
 
-def detect(feed: str, messages: Sequence[Envelope], profile: Profile, end: float) -> list[Alert]:
+def detect(feed: str, messages: Sequence[Envelope], profile: Profile, end: float, catch_up: int = 0) -> list[Alert]:
     """The alert transitions the worker's default detectors give, batch by batch with a tick after each.
 
     For correlated incidents, the field-report and camera detectors' alerts
-    then go through the correlation detector, as a worker routes them.
+    then go through the correlation detector, as a worker routes them. With
+    ``catch_up`` partitions, the feed is read as a worker catching up on it
+    would (:func:`_catch_up`).
     """
+    if catch_up and feed != CORRELATION:
+        return _catch_up(FEED_TOPICS[feed], messages, profile, catch_up)
     if feed == CORRELATION:
         reports = [m for m in messages if not isinstance(m, CameraObservation)]
         observations = [m for m in messages if isinstance(m, CameraObservation)]
@@ -560,13 +572,55 @@ def _run_detectors(topic: str, step: float, messages: Sequence[Envelope], profil
     return alerts
 
 
-def run_case(case: Case, cache: Path | None) -> Outcome:
+@dataclass(frozen=True)
+class _Record:
+    offset: int
+    key: bytes
+    value: bytes
+
+
+CATCH_UP_BATCH = 2000
+"""Records per fetch of a worker catching up (the worker's ``batch_size``)."""
+
+
+def _catch_up(topic: str, messages: Sequence[Envelope], profile: Profile, partitions: int) -> list[Alert]:
+    """The alerts of a worker that meets the whole feed as a backlog, through the worker's own pipeline.
+
+    Messages are keyed as the producer keys them and read a partition at a
+    time, each whole, in fetches of ``CATCH_UP_BATCH`` records, with the
+    worker's tick after each (holding back to the partitions still behind):
+    the most uneven order a worker can read a backlog in. A detector that
+    counts on messages meeting in time order across partitions fails here
+    and nowhere else in this evaluation.
+    """
+    metrics = WorkerMetrics(CollectorRegistry())
+    detectors = [(d, DictState()) for d in default_detectors(profile) if d.topic == topic]
+    feeds = FeedMetrics(metrics, 60.0)
+    pipeline = TopicPipeline(topic, partitions, detectors, DictState(), default_lifecycle_settings(), metrics, feeds)
+    pipeline.adopt(set(range(partitions)))
+    backlog: dict[int, list[_Record]] = {}
+    for message in messages:
+        key = encode_key(message)
+        records = backlog.setdefault(partition_of(key.decode(), partitions), [])
+        records.append(_Record(len(records), key, encode(message)))
+    alerts: list[Alert] = []
+    order = sorted(backlog)
+    for n, partition in enumerate(order):
+        records = backlog[partition]
+        for i in range(0, len(records), CATCH_UP_BATCH):
+            alerts += pipeline.process(partition, records[i : i + CATCH_UP_BATCH], 0.0, 0.0).alerts
+            behind = set(order[n + 1 :]) | ({partition} if i + CATCH_UP_BATCH < len(records) else set())
+            alerts += pipeline.tick(behind)
+    return alerts
+
+
+def run_case(case: Case, cache: Path | None, catch_up: int = 0) -> Outcome:
     began = time.process_time()
     profile = load_profile()
     everything = simulate(case, profile, cache)
     truths = [m for m in everything if isinstance(m, TruthEvent)]
     messages = [m for m in everything if not isinstance(m, TruthEvent)]
-    alerts = detect(case.feed, messages, profile, case.scenario.end)
+    alerts = detect(case.feed, messages, profile, case.scenario.end, catch_up)
     visible = visible_truths(case, profile, truths, messages) if case.feed == "services" and truths else []
     return Outcome(truths, alerts, time.process_time() - began, visible)
 
@@ -795,6 +849,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=",".join(CAMERA_KINDS),
         help="camera anomaly kinds to run cases of (with --feeds cameras)",
     )
+    parser.add_argument(
+        "--catch-up",
+        type=int,
+        default=0,
+        metavar="PARTITIONS",
+        help="read each case as a worker catching up on this many partitions, one partition whole after another "
+        "(not the correlated cases)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="processes (simulation dominates)")
     parser.add_argument("--cache", type=Path, default=None, help="keep simulated events here between runs")
     parser.add_argument("--json", type=Path, default=None, help="also write the result as JSON")
@@ -838,7 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.clean_camera_days > 0:
             cases += clean_camera_fleet(profile, seeds[0], args.clean_camera_days)
     began = time.monotonic()
-    outcomes = _run_all([(case, args.cache) for case in cases], run_case, args.jobs, "runs")
+    if args.catch_up < 0:
+        parser.error(f"--catch-up: {args.catch_up} is negative")
+    outcomes = _run_all([(case, args.cache, args.catch_up) for case in cases], run_case, args.jobs, "runs")
     scores: list[Score] = []
     oracles: list[Score] = []
     parts: list[Score] = []
