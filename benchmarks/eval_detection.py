@@ -82,6 +82,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse
+import bisect
 import dataclasses
 import datetime as dt
 import hashlib
@@ -586,12 +587,13 @@ CATCH_UP_BATCH = 2000
 def _catch_up(topic: str, messages: Sequence[Envelope], profile: Profile, partitions: int) -> list[Alert]:
     """The alerts of a worker that meets the whole feed as a backlog, through the worker's own pipeline.
 
-    Messages are keyed as the producer keys them and read a partition at a
-    time, each whole, in fetches of ``CATCH_UP_BATCH`` records, with the
-    worker's tick after each (holding back to the partitions still behind):
-    the most uneven order a worker can read a backlog in. A detector that
-    counts on messages meeting in time order across partitions fails here
-    and nowhere else in this evaluation.
+    Messages are keyed as the producer keys them and read in fetches of
+    ``CATCH_UP_BATCH`` records of one partition, with the worker's tick after
+    each (holding back to the partitions still behind): the first quarter of
+    the case's time from every partition in turn, then the rest of each
+    partition whole before the next, so the partitions drift apart by up to
+    the rest of the case. A detector that counts on messages meeting in time
+    order across partitions fails here and nowhere else in this evaluation.
     """
     metrics = WorkerMetrics(CollectorRegistry())
     detectors = [(d, DictState()) for d in default_detectors(profile) if d.topic == topic]
@@ -599,18 +601,33 @@ def _catch_up(topic: str, messages: Sequence[Envelope], profile: Profile, partit
     pipeline = TopicPipeline(topic, partitions, detectors, DictState(), default_lifecycle_settings(), metrics, feeds)
     pipeline.adopt(set(range(partitions)))
     backlog: dict[int, list[_Record]] = {}
+    times: dict[int, list[float]] = {}
     for message in messages:
         key = encode_key(message)
-        records = backlog.setdefault(partition_of(key.decode(), partitions), [])
+        p = partition_of(key.decode(), partitions)
+        records = backlog.setdefault(p, [])
         records.append(_Record(len(records), key, encode(message)))
+        times.setdefault(p, []).append(message.event_time)
+    if not messages:
+        return []
+    quarter = messages[0].event_time + (messages[-1].event_time - messages[0].event_time) / 4
+    position = dict.fromkeys(backlog, 0)
     alerts: list[Alert] = []
-    order = sorted(backlog)
-    for n, partition in enumerate(order):
-        records = backlog[partition]
-        for i in range(0, len(records), CATCH_UP_BATCH):
-            alerts += pipeline.process(partition, records[i : i + CATCH_UP_BATCH], 0.0, 0.0).alerts
-            behind = set(order[n + 1 :]) | ({partition} if i + CATCH_UP_BATCH < len(records) else set())
-            alerts += pipeline.tick(behind)
+
+    def fetch(partition: int, upto: int) -> None:
+        records = backlog[partition][position[partition] : min(upto, position[partition] + CATCH_UP_BATCH)]
+        position[partition] += len(records)
+        alerts.extend(pipeline.process(partition, records, 0.0, 0.0).alerts)
+        alerts.extend(pipeline.tick({p for p in backlog if position[p] < len(backlog[p])}))
+
+    early = {p: bisect.bisect_left(times[p], quarter) for p in backlog}
+    while any(position[p] < early[p] for p in backlog):
+        for p in sorted(backlog):
+            if position[p] < early[p]:
+                fetch(p, early[p])
+    for p in sorted(backlog):
+        while position[p] < len(backlog[p]):
+            fetch(p, len(backlog[p]))
     return alerts
 
 
