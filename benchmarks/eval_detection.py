@@ -595,6 +595,8 @@ def _catch_up(topic: str, messages: Sequence[Envelope], profile: Profile, partit
     the rest of the case. A detector that counts on messages meeting in time
     order across partitions fails here and nowhere else in this evaluation.
     """
+    if not messages:
+        return []
     metrics = WorkerMetrics(CollectorRegistry())
     detectors = [(d, DictState()) for d in default_detectors(profile) if d.topic == topic]
     feeds = FeedMetrics(metrics, 60.0)
@@ -608,8 +610,6 @@ def _catch_up(topic: str, messages: Sequence[Envelope], profile: Profile, partit
         records = backlog.setdefault(p, [])
         records.append(_Record(len(records), key, encode(message)))
         times.setdefault(p, []).append(message.event_time)
-    if not messages:
-        return []
     quarter = messages[0].event_time + (messages[-1].event_time - messages[0].event_time) / 4
     position = dict.fromkeys(backlog, 0)
     alerts: list[Alert] = []
@@ -871,8 +871,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="PARTITIONS",
-        help="read each case as a worker catching up on this many partitions, one partition whole after another "
-        "(not the correlated cases)",
+        help="read each case as a worker catching up on this many partitions: the first quarter of every partition "
+        "in turn, then each partition's rest whole (not the correlated cases)",
     )
     parser.add_argument("--jobs", type=int, default=1, help="processes (simulation dominates)")
     parser.add_argument("--cache", type=Path, default=None, help="keep simulated events here between runs")

@@ -162,8 +162,10 @@ class TopicPipeline:
         return alerts
 
     def home_of(self, entity_id: str, district: str | None = None) -> int:
-        """The partition an entity's messages arrive on here (keyed by it, or by its district), else the one
-        Kafka's default partitioner gives its id."""
+        """The partition an entity's messages (keyed by it, or by its district) arrive on here.
+
+        Else the one Kafka's default partitioner gives the entity's id.
+        """
         home = self.key_homes.get(entity_id.encode())
         if home is None and district is not None:
             home = self.key_homes.get(district.encode())
